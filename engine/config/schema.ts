@@ -33,11 +33,7 @@ export interface At {
 }
 
 export function child(at: At, key: string | number, node?: Node | null): At {
-  const path = typeof key === "number"
-    ? `${at.path}[${key}]`
-    : at.path
-    ? `${at.path}.${key}`
-    : key;
+  const path = typeof key === "number" ? `${at.path}[${key}]` : at.path ? `${at.path}.${key}` : key;
   return { ctx: at.ctx, path, offset: node?.range?.[0] ?? at.offset };
 }
 
@@ -48,9 +44,9 @@ export interface FieldDoc {
   example?: unknown;
 }
 
-const INVALID: unique symbol = Symbol("invalid");
-export type Invalid = typeof INVALID;
-export const invalid = INVALID;
+/** Returned by a parse that has reported a problem. */
+export const invalid: unique symbol = Symbol("invalid");
+export type Invalid = typeof invalid;
 
 /**
  * A schema for values of type T. `parse` returns the value, or `invalid` after
@@ -62,14 +58,14 @@ export class Schema<T> {
     readonly doc: FieldDoc,
     readonly read: (node: Node, at: At) => T | Invalid,
     readonly fallback: { value: T } | null = null,
-    readonly optional = false,
+    readonly isOptional = false,
     readonly checks: ((value: T) => string | undefined)[] = [],
   ) {}
 
   parse(node: Node | null | undefined, at: At): T | Invalid {
     if (node == null || (isScalar(node) && node.value === null && !this.acceptsNull())) {
       if (this.fallback) return this.fallback.value;
-      if (this.optional) return undefined as T;
+      if (this.isOptional) return undefined as T;
       at.ctx.report(at, `is required (${this.doc.type})`, node);
       return invalid;
     }
@@ -108,14 +104,14 @@ export class Schema<T> {
       { ...this.doc, description, example },
       this.read,
       this.fallback,
-      this.optional,
+      this.isOptional,
       this.checks,
     );
   }
 
   /** Adds a check: return a message to reject the value. */
   check(fn: (value: T) => string | undefined): Schema<T> {
-    return new Schema(this.doc, this.read, this.fallback, this.optional, [...this.checks, fn]);
+    return new Schema(this.doc, this.read, this.fallback, this.isOptional, [...this.checks, fn]);
   }
 
   map<U>(fn: (value: T) => U, type = this.doc.type): Schema<U> {
@@ -185,7 +181,11 @@ export function string(opts: { pattern?: RegExp; hint?: string; nonEmpty?: boole
       return invalid;
     }
     if (opts.pattern && !opts.pattern.test(value)) {
-      at.ctx.report(at, `${JSON.stringify(value)} ${opts.hint ?? `must match ${opts.pattern}`}`, node);
+      at.ctx.report(
+        at,
+        `${JSON.stringify(value)} ${opts.hint ?? `must match ${opts.pattern}`}`,
+        node,
+      );
       return invalid;
     }
     return value;
@@ -198,7 +198,11 @@ export function number(opts: { min?: number; max?: number; integer?: boolean } =
     const value = scalar(node, at);
     if (value === invalid) return invalid;
     if (typeof value !== "number" || !Number.isFinite(value)) {
-      at.ctx.report(at, `expected ${type === "integer" ? "an integer" : "a number"}, found ${describeNode(node)}`, node);
+      at.ctx.report(
+        at,
+        `expected ${type === "integer" ? "an integer" : "a number"}, found ${describeNode(node)}`,
+        node,
+      );
       return invalid;
     }
     if (opts.integer && !Number.isInteger(value)) {
@@ -286,7 +290,8 @@ function plain(node: Node, at: At): unknown {
 
 // ---- structures -----------------------------------------------------------
 
-type Fields = Record<string, Schema<unknown>>;
+// deno-lint-ignore no-explicit-any
+type Fields = Record<string, Schema<any>>;
 export type ObjectOf<F extends Fields> = { [K in keyof F]: Infer<F[K]> };
 
 export interface ObjectSchema<F extends Fields> extends Schema<ObjectOf<F>> {
@@ -309,7 +314,9 @@ export function object<F extends Fields>(fields: F): ObjectSchema<F> {
         const guess = closest(key, Object.keys(fields));
         at.ctx.report(
           child(at, key, keyNode),
-          `unknown field${guess ? ` (did you mean "${guess}"?)` : `; known: ${Object.keys(fields).join(", ")}`}`,
+          `unknown field${
+            guess ? ` (did you mean "${guess}"?)` : `; known: ${Object.keys(fields).join(", ")}`
+          }`,
           keyNode,
         );
         ok = false;
@@ -380,31 +387,43 @@ export function record<T>(value: Schema<T>) {
   });
 }
 
-type Variants = Record<string, ObjectSchema<Fields>>;
-export type UnionOf<V extends Variants> = {
-  [K in keyof V]: { type: K } & Infer<V[K]>;
+// deno-lint-ignore no-explicit-any
+type Variants = Record<string, Schema<any>>;
+export type UnionOf<C extends Fields, V extends Variants> = {
+  [K in keyof V]: { type: K } & ObjectOf<C> & Infer<V[K]>;
 }[keyof V];
 
 /**
  * A mapping whose `type` field picks which fields apply, as for sources and sinks.
- * Each variant's schema must not declare `type` itself.
+ * `common` fields (such as `name`) apply to every type.
  */
-export function tagged<V extends Variants>(variants: V): Schema<UnionOf<V>> & { variants: V } {
+export function tagged<C extends Fields, V extends Variants>(
+  common: C,
+  variants: V,
+): Schema<UnionOf<C, V>> & { variants: V } {
   const names = Object.keys(variants);
-  const read = (node: Node, at: At): UnionOf<V> | Invalid => {
+  const shared = object(common);
+  const read = (node: Node, at: At): UnionOf<C, V> | Invalid => {
     if (!isMap(node)) {
       at.ctx.report(at, `expected a mapping with a type (${names.join(", ")})`, node);
       return invalid;
     }
     const typeNode = node.get("type", true) as Node | undefined;
-    const typeAt = child(at, "type", typeNode ?? node);
-    const type = oneOf(names).parse(typeNode, typeAt);
+    const type = oneOf(names).parse(typeNode, child(at, "type", typeNode ?? node));
+    const own = new YAMLMap();
+    const mine = new YAMLMap();
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : "";
+      if (key === "type") continue;
+      (key in common ? mine : own).items.push(pair);
+    }
+    mine.range = own.range = node.range;
+    const base = shared.parse(mine, at);
     if (type === invalid) return invalid;
-    const rest = node.clone() as typeof node;
-    rest.delete("type");
-    const value = variants[type].parse(rest, at);
-    return value === invalid ? invalid : { type, ...value } as UnionOf<V>;
+    const value = variants[type].parse(own, at);
+    if (value === invalid || base === invalid) return invalid;
+    return { type, ...base, ...value } as UnionOf<C, V>;
   };
-  const schema = new Schema<UnionOf<V>>({ type: names.join(" | ") }, read);
+  const schema = new Schema<UnionOf<C, V>>({ type: names.join(" | ") }, read);
   return Object.assign(schema, { variants });
 }

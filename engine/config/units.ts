@@ -62,29 +62,40 @@ export function parseListen(text: string): ListenAddress | { error: string } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
   const port = Number(match?.[3]);
   if (!match || port > 65535) {
-    return { error: `${JSON.stringify(text)} is not an address (write host:port, e.g. 127.0.0.1:8080)` };
+    return {
+      error: `${JSON.stringify(text)} is not an address (write host:port, e.g. 127.0.0.1:8080)`,
+    };
   }
   return { hostname: match[1] ?? (match[2] || "0.0.0.0"), port };
 }
 
 export const duration = () =>
-  custom<number>("duration", (raw) =>
-    typeof raw === "number" && raw === 0
-      ? 0
-      : typeof raw === "string"
-      ? parseDuration(raw)
-      : { error: `expected a duration such as 10s, found ${JSON.stringify(raw)} (add a unit)` });
+  custom<number>(
+    "duration",
+    (raw) =>
+      typeof raw === "number" && raw === 0
+        ? 0
+        : typeof raw === "string"
+        ? parseDuration(raw)
+        : { error: `expected a duration such as 10s, found ${JSON.stringify(raw)} (add a unit)` },
+  );
 
 export const size = () =>
-  custom<number>("size", (raw) =>
-    typeof raw === "number" && Number.isInteger(raw) && raw >= 0
-      ? raw
-      : typeof raw === "string"
-      ? parseSize(raw)
-      : { error: `expected a size such as 1MiB, found ${JSON.stringify(raw)}` });
+  custom<number>(
+    "size",
+    (raw) =>
+      typeof raw === "number" && Number.isInteger(raw) && raw >= 0
+        ? raw
+        : typeof raw === "string"
+        ? parseSize(raw)
+        : { error: `expected a size such as 1MiB, found ${JSON.stringify(raw)}` },
+  );
 
 export const listen = () =>
-  custom<ListenAddress>("host:port", (raw) =>
-    typeof raw === "string"
-      ? parseListen(raw)
-      : { error: `expected host:port, found ${JSON.stringify(raw)}` });
+  custom<ListenAddress>(
+    "host:port",
+    (raw) =>
+      typeof raw === "string"
+        ? parseListen(raw)
+        : { error: `expected host:port, found ${JSON.stringify(raw)}` },
+  );

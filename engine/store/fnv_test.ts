@@ -24,7 +24,11 @@ Deno.test("fnv1a32 hashes the UTF-8 bytes of non-ASCII keys", () => {
 Deno.test("shardOf routes a key to the same shard every time", () => {
   const routes = ["order-1", "order-2", "customer-42"].map((k) => shardOf(k, 4));
   assert.deepEqual(routes, ["order-1", "order-2", "customer-42"].map((k) => reference(k) % 4));
-  assert.deepEqual(routes, [shardOf("order-1", 4), shardOf("order-2", 4), shardOf("customer-42", 4)]);
+  assert.deepEqual(routes, [
+    shardOf("order-1", 4),
+    shardOf("order-2", 4),
+    shardOf("customer-42", 4),
+  ]);
 });
 
 Deno.test("shardOf spreads keys evenly over the shards", () => {

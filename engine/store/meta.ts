@@ -36,7 +36,9 @@ export class Meta {
         PRIMARY KEY (scope, key)
       ) WITHOUT ROWID;`);
     this.#get = this.db.prepare("SELECT value FROM state WHERE scope = ? AND key = ?");
-    this.#set = this.db.prepare("INSERT OR REPLACE INTO state (scope, key, value) VALUES (?, ?, ?)");
+    this.#set = this.db.prepare(
+      "INSERT OR REPLACE INTO state (scope, key, value) VALUES (?, ?, ?)",
+    );
     this.#delete = this.db.prepare("DELETE FROM state WHERE scope = ? AND key = ?");
     this.#entries = this.db.prepare("SELECT key, value FROM state WHERE scope = ? ORDER BY key");
   }

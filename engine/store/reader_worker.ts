@@ -38,7 +38,8 @@ self.onmessage = (event: MessageEvent<ReaderSetup | ReaderRequest>) => {
   const { id, sql, params, maxRows } = message;
   try {
     const statement = prepare(sql);
-    const args = (params === undefined ? [] : Array.isArray(params) ? params : [params]) as SQLInputValue[];
+    const args =
+      (params === undefined ? [] : Array.isArray(params) ? params : [params]) as SQLInputValue[];
     let rows: Record<string, unknown>[];
     let truncated = false;
     if (maxRows === undefined) {

@@ -10,7 +10,12 @@ function openShards(dir: string, count = 4, topics = ["orders", "customers"]): S
   return Array.from({ length: count }, (_, i) => new Shard(i, shardPath(dir, i), topics));
 }
 
-const msg = (key: string, payload: Record<string, unknown>, topic = "orders", timestamp = 1000): Message => ({
+const msg = (
+  key: string,
+  payload: Record<string, unknown>,
+  topic = "orders",
+  timestamp = 1000,
+): Message => ({
   topic,
   key,
   payload,
@@ -24,7 +29,9 @@ Deno.test("writer stores each key in the shard its FNV hash picks", async () => 
   const keys = Array.from({ length: 200 }, (_, i) => `order-${i}`);
   await writer.write(keys.map((k) => msg(k, { id: k })));
   for (const key of keys) {
-    const holders = shards.filter((s) => s.db.prepare("SELECT 1 FROM orders WHERE key = ?").get(key));
+    const holders = shards.filter((s) =>
+      s.db.prepare("SELECT 1 FROM orders WHERE key = ?").get(key)
+    );
     assert.deepEqual(holders.map((s) => s.index), [shardOf(key, 4)], key);
   }
   shards.forEach((s) => s.close());
@@ -96,10 +103,14 @@ Deno.test("writer rejects the writes of a failed commit and stores none of them"
   shards[0].db.exec("PRAGMA busy_timeout = 50");
   const other = new DatabaseSync(shardPath(dir, 0));
   other.exec("BEGIN IMMEDIATE");
-  await assert.rejects(writer.write([msg("lost", {}), { ...msg("c", {}), topic: "customers" }]), /shard 0/);
+  await assert.rejects(
+    writer.write([msg("lost", {}), { ...msg("c", {}), topic: "customers" }]),
+    /shard 0/,
+  );
   other.exec("ROLLBACK");
   other.close();
-  const keys = shards[0].db.prepare("SELECT key FROM orders UNION ALL SELECT key FROM customers").all();
+  const keys = shards[0].db.prepare("SELECT key FROM orders UNION ALL SELECT key FROM customers")
+    .all();
   assert.deepEqual(keys.map((r) => r.key), ["kept"]);
   assert.equal(shards[0].seq, 1);
   shards.forEach((s) => s.close());
@@ -109,16 +120,26 @@ Deno.test("readers see every shard's committed rows through one view per topic",
   const dir = await Deno.makeTempDir();
   const shards = openShards(dir, 4);
   const writer = new Writer(shards, { flushIntervalMs: 5, batchSize: 1000, maxBacklog: 10_000 });
-  const readers = await Readers.open({ dataDir: dir, shardCount: 4, topics: ["orders", "customers"], busyTimeoutMs: 1000 }, 2);
+  const readers = await Readers.open({
+    dataDir: dir,
+    shardCount: 4,
+    topics: ["orders", "customers"],
+    busyTimeoutMs: 1000,
+  }, 2);
   try {
     await writer.write(Array.from({ length: 100 }, (_, i) => msg(`o${i}`, { amount: i })));
-    const [row] = await readers.all("SELECT count(*) AS n, sum(json_extract(payload, '$.amount')) AS total FROM orders");
+    const [row] = await readers.all(
+      "SELECT count(*) AS n, sum(json_extract(payload, '$.amount')) AS total FROM orders",
+    );
     assert.deepEqual({ ...row }, { n: 100, total: 4950 });
     const limited = await readers.query("SELECT key FROM orders", [], { maxRows: 10 });
     assert.equal(limited.rows.length, 10);
     assert.equal(limited.truncated, true);
     await assert.rejects(readers.all("SELECT * FROM ordrs"), /no such table: ordrs/);
-    await assert.rejects(readers.all("DELETE FROM orders"), /readonly|read-only|query_only|cannot modify/i);
+    await assert.rejects(
+      readers.all("DELETE FROM orders"),
+      /readonly|read-only|query_only|cannot modify/i,
+    );
   } finally {
     readers.close();
     shards.forEach((s) => s.close());

@@ -1,0 +1,26 @@
+/** Exit codes, as documented in the README, and the one-line error path to them. */
+import { ConfigError, LayoutError, LockedError } from "../engine/mod.ts";
+
+export const EXIT = {
+  ok: 0,
+  /** Something failed at run time (a port in use, a disk error). */
+  failure: 1,
+  /** The command line or the config file is wrong. */
+  usage: 2,
+  /** The data directory cannot be used as configured (shard count, format, locked). */
+  dataDir: 3,
+  /** No engine answers at the control socket. */
+  noEngine: 4,
+} as const;
+
+/** Prints an error the way every subcommand does (one line each, no stack) and exits. */
+export function fail(error: unknown): never {
+  if (error instanceof ConfigError) {
+    for (const line of error.lines) console.error(line);
+    Deno.exit(EXIT.usage);
+  }
+  const e = error instanceof Error ? error : new Error(String(error));
+  console.error(`litejoin: ${e.message}`);
+  if (Deno.env.get("LITEJOIN_DEBUG")) console.error(e.stack);
+  Deno.exit(e instanceof LayoutError || e instanceof LockedError ? EXIT.dataDir : EXIT.failure);
+}

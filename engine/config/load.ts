@@ -1,0 +1,188 @@
+/**
+ * Reads `litejoin.yaml` into one typed, validated `Config`. Every problem is reported
+ * at once, each as `file:line:col: path: message`.
+ */
+import { type Document, isNode, LineCounter, type Node, parseDocument } from "yaml";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { Context, invalid, type Problem } from "./schema.ts";
+import { closest } from "./_suggest.ts";
+import { configSpec, type ParsedConfig } from "./spec.ts";
+import { type Analysis, analyzeSql, SqlProblem } from "../joins/analyze.ts";
+import { sourceKinds } from "../sources/registry.ts";
+
+export interface Config extends ParsedConfig {
+  /** The config file as given. */
+  file: string;
+  /** Every topic: those declared under `topics` and those sources write. */
+  topicNames: string[];
+  /** What SQLite says about each join's SQL, by join name. */
+  joinSql: Map<string, Analysis>;
+}
+
+/** A configuration that cannot be used; `lines` holds one `file:line:col: path: message` each. */
+export class ConfigError extends Error {
+  constructor(readonly lines: string[]) {
+    super(lines.join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+export async function loadConfig(
+  file: string,
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+): Promise<Config> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : (error as Error).message;
+    throw new ConfigError([
+      `${file}: cannot read the config: ${reason} (pass another with -c FILE)`,
+    ]);
+  }
+  return parseConfig(text, file, env);
+}
+
+export function parseConfig(
+  text: string,
+  file: string,
+  env: (name: string) => string | undefined = () => undefined,
+): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const at = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return `${file}:${line}:${col}`;
+  };
+  if (doc.errors.length) {
+    throw new ConfigError(
+      doc.errors.map((e) =>
+        `${at(e.pos[0])}: yaml: ${
+          e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")
+        }`
+      ),
+    );
+  }
+  const ctx = new Context(env);
+  const parsed = configSpec.parse(doc.contents as Node | null, { ctx, path: "", offset: 0 });
+  const format = (problems: Problem[]) =>
+    problems
+      .sort((a, b) => a.offset - b.offset)
+      .map((p) => `${at(p.offset)}: ${p.path ? `${p.path}: ` : ""}${p.message}`);
+  if (parsed === invalid || ctx.problems.length) throw new ConfigError(format(ctx.problems));
+
+  const config = crossCheck(parsed, file, doc, ctx);
+  if (ctx.problems.length) throw new ConfigError(format(ctx.problems));
+  return config;
+}
+
+/** Checks that span fields: references between sections, uniqueness, and the SQL itself. */
+function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Context): Config {
+  const report = (path: (string | number)[], message: string) => {
+    const node = doc.getIn(path, true);
+    const offset = isNode(node) ? node.range?.[0] ?? 0 : 0;
+    ctx.problems.push({ offset, path: formatPath(path), message });
+  };
+
+  for (const section of ["sources", "joins", "sinks", "topics"] as const) {
+    const seen = new Set<string>();
+    parsed[section].forEach((item, i) => {
+      if (seen.has(item.name)) {
+        report([section, i, "name"], `${item.name} is already used by another item of ${section}`);
+      }
+      seen.add(item.name);
+    });
+  }
+
+  const topics = new Set(parsed.topics.map((t) => t.name));
+  for (const source of parsed.sources) {
+    const kind = sourceKinds[source.type];
+    topics.add(kind.topic(source as never));
+  }
+  const topicNames = [...topics].sort();
+
+  const paths = new Map<string, string>();
+  parsed.sources.forEach((source, i) => {
+    if (source.type !== "http") return;
+    const owner = paths.get(source.path);
+    if (owner) report(["sources", i, "path"], `${source.path} is already served by ${owner}`);
+    paths.set(source.path, `source ${source.name}`);
+  });
+
+  const sinkNames = parsed.sinks.map((s) => s.name);
+  const feeders = new Map<string, string[]>();
+  const joinSql = new Map<string, Analysis>();
+  parsed.joins.forEach((join, i) => {
+    join.sinks.forEach((sink, j) => {
+      if (!sinkNames.includes(sink)) {
+        const guess = closest(sink, sinkNames);
+        report(
+          ["joins", i, "sinks", j],
+          `no sink named ${sink}${
+            guess ? ` (did you mean ${guess}?)` : ` (sinks: ${sinkNames.join(", ") || "none"})`
+          }`,
+        );
+      }
+      feeders.set(sink, [...(feeders.get(sink) ?? []), join.name]);
+    });
+    try {
+      const analysis = analyzeSql(join.sql, topicNames);
+      if (analysis.topics.length === 0) {
+        report(["joins", i, "sql"], `reads no topic (topics: ${topicNames.join(", ") || "none"})`);
+      }
+      if (analysis.parameters.length) {
+        report(
+          ["joins", i, "sql"],
+          `has parameters (${
+            analysis.parameters.map((p) => ":" + p).join(", ")
+          }), which joins do not bind`,
+        );
+      }
+      if (!analysis.columns.includes(join.key)) {
+        report(
+          ["joins", i, "key"],
+          `${join.key} is not a result column (columns: ${analysis.columns.join(", ")})`,
+        );
+      }
+      joinSql.set(join.name, analysis);
+    } catch (error) {
+      if (!(error instanceof SqlProblem)) throw error;
+      report(["joins", i, "sql"], error.message);
+    }
+  });
+
+  parsed.sinks.forEach((sink, i) => {
+    const fed = feeders.get(sink.name) ?? [];
+    if (sink.type === "sqlite" && sink.table && fed.length > 1) {
+      report(
+        ["sinks", i, "table"],
+        `one table cannot hold the results of ${
+          fed.join(" and ")
+        }; leave table unset to get a table per result set`,
+      );
+    }
+  });
+
+  const base = dirname(resolve(file));
+  const dataDir = isAbsolute(parsed.engine.data_dir)
+    ? parsed.engine.data_dir
+    : join(base, parsed.engine.data_dir);
+  return {
+    ...parsed,
+    engine: { ...parsed.engine, data_dir: dataDir },
+    file,
+    topicNames,
+    joinSql,
+  };
+}
+
+function formatPath(path: (string | number)[]): string {
+  return path.map((p, i) => typeof p === "number" ? `[${p}]` : i ? `.${p}` : p).join("");
+}
+
+/** A path from the config, relative to the config file's directory unless absolute. */
+export function resolvePath(config: Pick<Config, "file">, path: string): string {
+  return isAbsolute(path) ? path : join(dirname(resolve(config.file)), path);
+}

@@ -1,0 +1,169 @@
+import assert from "node:assert/strict";
+import { ConfigError, parseConfig } from "./load.ts";
+import { parseDuration, parseListen, parseSize } from "./units.ts";
+
+const problems = (text: string, env: Record<string, string> = {}): string[] => {
+  try {
+    parseConfig(text, "litejoin.yaml", (n) => env[n]);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.lines;
+    throw error;
+  }
+  assert.fail("expected a ConfigError");
+};
+
+const BASE = `
+sources:
+  - name: orders_in
+    type: http
+    path: /ingest/orders
+    topic: orders
+    key: id
+  - { name: customers_in, type: http, path: /ingest/customers, topic: customers, key: id }
+joins:
+  - name: enriched
+    key: order_id
+    sql: |
+      SELECT o.key AS order_id, json_extract(c.payload, '$.name') AS customer
+      FROM orders o JOIN customers c ON c.key = json_extract(o.payload, '$.customer_id')
+    sinks: [results]
+sinks:
+  - { name: results, type: sqlite, path: ./results.db }
+`;
+
+Deno.test("config fills defaults from the reference documents", () => {
+  const config = parseConfig(BASE, "/etc/lj/litejoin.yaml");
+  assert.equal(config.engine.shard_count, 4);
+  assert.equal(config.engine.flush_interval, 10);
+  assert.equal(config.engine.batch_size, 1000);
+  assert.equal(config.engine.readers_per_shard, 4);
+  assert.equal(config.engine.retention, 24 * 3600 * 1000);
+  assert.equal(config.engine.data_dir, "/etc/lj/data");
+  assert.deepEqual(config.http.listen, { hostname: "127.0.0.1", port: 8080 });
+  assert.deepEqual(config.topicNames, ["customers", "orders"]);
+  assert.deepEqual(config.joinSql.get("enriched")?.topics, ["orders", "customers"]);
+  const sink = config.sinks[0];
+  assert.equal(sink.type === "sqlite" && sink.retries, 3);
+});
+
+Deno.test("config reports every problem at once, each with file, line, column and path", () => {
+  const lines = problems(`
+engine:
+  shard_count: 40
+  flush_intervl: 10ms
+  retention: soon
+sources:
+  - name: orders_in
+    type: htp
+    path: /x
+`);
+  assert.deepEqual(lines, [
+    "litejoin.yaml:3:16: engine.shard_count: must be at most 10, found 40",
+    'litejoin.yaml:4:3: engine.flush_intervl: unknown field (did you mean "flush_interval"?)',
+    'litejoin.yaml:5:14: engine.retention: "soon" is not a duration (write e.g. 250ms, 10s, 5m, 24h, 7d)',
+    'litejoin.yaml:8:11: sources[0].type: "htp" is not one of http, generate (did you mean "http"?)',
+  ]);
+});
+
+Deno.test("config reports a missing required field at its parent", () => {
+  const lines = problems(`
+sources:
+  - name: orders_in
+    type: http
+    path: /x
+    key: id
+`);
+  assert.deepEqual(lines, ["litejoin.yaml:3:5: sources[0].topic: is required (string)"]);
+});
+
+Deno.test("config reports YAML syntax errors with their position", () => {
+  const lines = problems("engine:\n  shard_count: [1,\nsources: 2\n");
+  assert.equal(lines.length >= 1, true);
+  assert.match(lines[0], /^litejoin\.yaml:3:1: yaml: /);
+});
+
+Deno.test("config interpolates ${ENV}, with defaults, and names a missing variable", () => {
+  const text = `
+http: { listen: "127.0.0.1:\${PORT}" }
+sources:
+  - { name: a, type: http, path: /a, topic: a, key: id, auth_token: "\${TOKEN}" }
+  - { name: b, type: http, path: /b, topic: b, key: id, auth_token: "\${OTHER:-fallback}" }
+`;
+  const config = parseConfig(
+    text,
+    "x.yaml",
+    (n) => ({ PORT: "9999", TOKEN: "s3cret" } as Record<string, string>)[n],
+  );
+  assert.equal(config.http.listen.port, 9999);
+  const [a, b] = config.sources;
+  assert.equal(a.type === "http" && a.auth_token, "s3cret");
+  assert.equal(b.type === "http" && b.auth_token, "fallback");
+  const lines = problems(text, { PORT: "1" });
+  assert.deepEqual(lines, [
+    "litejoin.yaml:4:69: sources[0].auth_token: environment variable TOKEN is not set (export it, or write ${TOKEN:-default})",
+  ]);
+});
+
+Deno.test("config checks join SQL against the declared topics", () => {
+  assert.deepEqual(problems(BASE.replace("FROM orders o", "FROM ordrs o")), [
+    "litejoin.yaml:12:10: joins[0].sql: no such table: ordrs (topics: customers, orders); did you mean orders?",
+  ]);
+  assert.deepEqual(problems(BASE.replace("key: order_id", "key: id")), [
+    "litejoin.yaml:11:10: joins[0].key: id is not a result column (columns: order_id, customer)",
+  ]);
+});
+
+Deno.test("config refuses join SQL that writes, and unknown sink references", () => {
+  const lines = problems(
+    BASE.replace(
+      /sql: \|[\s\S]*?sinks: \[results\]/,
+      "sql: DELETE FROM orders\n    sinks: [reslts]",
+    ),
+  );
+  assert.deepEqual(lines, [
+    "litejoin.yaml:12:10: joins[0].sql: only a read-only SELECT is allowed here",
+    "litejoin.yaml:13:13: joins[0].sinks[0]: no sink named reslts (did you mean results?)",
+  ]);
+});
+
+Deno.test("config refuses topic names that are not plain identifiers or are SQL keywords", () => {
+  const lines = problems(`
+topics:
+  - name: Orders
+  - name: order
+`);
+  assert.deepEqual(lines, [
+    "litejoin.yaml:3:11: topics[0].name: must be lower-case letters, digits and _ (not starting with a digit), at most 63 characters",
+    "litejoin.yaml:4:11: topics[1].name: is an SQL keyword, so queries could not name it unquoted; choose another name",
+  ]);
+});
+
+Deno.test("config refuses two sources on one HTTP path and duplicate names", () => {
+  const lines = problems(`
+sources:
+  - { name: a, type: http, path: /in, topic: a, key: id }
+  - { name: a, type: http, path: /in, topic: b, key: id }
+`);
+  assert.deepEqual(lines, [
+    "litejoin.yaml:4:13: sources[1].name: a is already used by another item of sources",
+    "litejoin.yaml:4:34: sources[1].path: /in is already served by source a",
+  ]);
+});
+
+Deno.test("durations, sizes and addresses parse, and bad ones say how to write them", () => {
+  assert.equal(parseDuration("10ms"), 10);
+  assert.equal(parseDuration("5m"), 300_000);
+  assert.equal(parseDuration("1h30m"), 5_400_000);
+  assert.equal(parseDuration("7d"), 604_800_000);
+  assert.deepEqual(parseDuration("10"), {
+    error: '"10" is not a duration (write e.g. 250ms, 10s, 5m, 24h, 7d)',
+  });
+  assert.equal(parseSize("1MiB"), 1048576);
+  assert.equal(parseSize("512KiB"), 524288);
+  assert.equal(parseSize("10MB"), 10_000_000);
+  assert.equal(parseSize("2048"), 2048);
+  assert.ok("error" in (parseSize("lots") as object));
+  assert.deepEqual(parseListen(":8080"), { hostname: "0.0.0.0", port: 8080 });
+  assert.deepEqual(parseListen("[::1]:9"), { hostname: "::1", port: 9 });
+  assert.ok("error" in (parseListen("localhost") as object));
+});

@@ -1,0 +1,95 @@
+/**
+ * The shape of `litejoin.yaml`: every field with its type, default and description.
+ * Defaults follow the reference documents (`../shared/reference/`).
+ */
+import {
+  boolean as _boolean,
+  type Infer,
+  integer,
+  list,
+  object,
+  oneOf,
+  string,
+  tagged,
+} from "./schema.ts";
+import { componentName, topicName } from "./common.ts";
+import { duration, listen } from "./units.ts";
+import { MAX_SHARDS } from "../store/reader_db.ts";
+import { sourceKinds } from "../sources/registry.ts";
+import { sinkKinds } from "../sinks/registry.ts";
+
+type Specs<K extends Record<string, { spec: unknown }>> = { [N in keyof K]: K[N]["spec"] };
+const specsOf = <K extends Record<string, { spec: unknown }>>(kinds: K) =>
+  Object.fromEntries(Object.entries(kinds).map(([n, k]) => [n, k.spec])) as Specs<K>;
+
+export const engineSpec = object({
+  data_dir: string().default("./data").describe(
+    "Directory of the shard, meta and DLQ databases; relative paths are relative to the config file.",
+  ),
+  shard_count: integer({ min: 1, max: MAX_SHARDS }).default(4).describe(
+    `Number of shard files. Fixed once data exists (see litejoin reshard); at most ${MAX_SHARDS}.`,
+  ),
+  flush_interval: duration().default(10).describe(
+    "Longest a message waits before its batch commits.",
+  ),
+  batch_size: integer({ min: 1, max: 1_000_000 }).default(1000).describe(
+    "A shard commits as soon as this many messages wait.",
+  ),
+  readers_per_shard: integer({ min: 1, max: 64 }).default(4).describe(
+    "Reader threads; each attaches every shard, so this is the number of queries that run at once.",
+  ),
+  retention: duration().default(24 * 3_600_000).describe(
+    "Rows older than this (by timestamp) are deleted; 0 keeps everything.",
+  ),
+  retention_interval: duration().default(60_000).describe("How often retention runs."),
+  synchronous: oneOf(["full", "normal"] as const).default("full").describe(
+    "full: a commit survives power loss; normal: it survives a process crash only (faster).",
+  ),
+  max_backlog: integer({ min: 1 }).default(200_000).describe(
+    "Uncommitted messages beyond which sources are told to back off (HTTP 503).",
+  ),
+  busy_timeout: duration().default(5000).describe("How long SQLite waits for a lock."),
+});
+
+export const httpSpec = object({
+  listen: listen().default({ hostname: "127.0.0.1", port: 8080 }).describe(
+    "Address of the HTTP listener (sources, SSE, /healthz, /metrics). Port 0 picks a free port.",
+  ),
+});
+
+export const logSpec = object({
+  level: oneOf(["debug", "info", "warn", "error"] as const).default("info"),
+  format: oneOf(["text", "json"] as const).default("text"),
+});
+
+export const topicSpec = object({
+  name: topicName().describe("Topic name; a table of that name in every shard."),
+  retention: duration().optional().describe("Overrides engine.retention for this topic."),
+});
+
+export const sourceSpec = tagged({ name: componentName() }, specsOf(sourceKinds));
+export const sinkSpec = tagged({ name: componentName() }, specsOf(sinkKinds));
+
+export const joinSpec = object({
+  name: componentName(),
+  key: string().describe("The result column that identifies a result row.", "order_id"),
+  sql: string().describe("One SELECT over topics."),
+  sinks: list(componentName(), { min: 1 }).describe("Sinks that receive the changed results."),
+});
+
+export const configSpec = object({
+  engine: engineSpec,
+  http: httpSpec,
+  log: logSpec,
+  topics: list(topicSpec).default([]).describe(
+    "Topics beyond those that sources write, and per-topic settings.",
+  ),
+  sources: list(sourceSpec).default([]),
+  joins: list(joinSpec).default([]),
+  sinks: list(sinkSpec).default([]),
+});
+
+export type SourceConfig = Infer<typeof sourceSpec>;
+export type SinkConfig = Infer<typeof sinkSpec>;
+export type JoinConfig = Infer<typeof joinSpec>;
+export type ParsedConfig = Infer<typeof configSpec>;

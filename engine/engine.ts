@@ -1,0 +1,288 @@
+/**
+ * The engine: opens the data directory, starts every component in dependency order,
+ * and stops them in reverse so that nothing accepted is lost on the way out.
+ */
+import type { Config } from "./config/load.ts";
+import { resolvePath } from "./config/load.ts";
+import type { ListenAddress } from "./config/units.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { Metrics } from "./metrics.ts";
+import { HttpServer } from "./http/server.ts";
+import { LayoutError, Meta } from "./store/meta.ts";
+import { Shard, shardPath } from "./store/shard.ts";
+import { Writer } from "./store/writer.ts";
+import { Readers } from "./store/readers.ts";
+import { Retention } from "./store/retention.ts";
+import { SinkRunner } from "./sinks/runner.ts";
+import { sinkKinds } from "./sinks/registry.ts";
+import type { Sink, SinkContext } from "./sinks/sink.ts";
+import type { Source, SourceContext } from "./sources/source.ts";
+import { sourceKinds } from "./sources/registry.ts";
+import { EmittedState } from "./joins/emitted.ts";
+import { FullEvaluator } from "./joins/evaluator.ts";
+import { Joiner, type JoinTask } from "./joins/joiner.ts";
+import { type Clock, type Result, systemClock } from "./types.ts";
+
+export interface EngineOptions {
+  clock?: Clock;
+  log?: Logger;
+}
+
+/** The data directory is in use by another engine. */
+export class LockedError extends Error {
+  constructor(dataDir: string) {
+    super(
+      `${dataDir} is in use by another litejoin process; stop it, or set engine.data_dir to another directory`,
+    );
+    this.name = "LockedError";
+  }
+}
+
+export { LayoutError };
+
+export class Engine {
+  readonly sinks = new Map<string, SinkRunner>();
+  readonly sources: Source[] = [];
+  readonly #startedAt: number;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly config: Config,
+    readonly clock: Clock,
+    readonly log: Logger,
+    readonly metrics: Metrics,
+    readonly http: HttpServer,
+    readonly meta: Meta,
+    readonly shards: Shard[],
+    readonly writer: Writer,
+    readonly readers: Readers,
+    readonly joiner: Joiner,
+    readonly retention: Retention,
+    readonly lock: Deno.FsFile,
+  ) {
+    this.#startedAt = clock.now();
+  }
+
+  /** Opens the data directory and starts every component; the engine is then serving. */
+  static async start(config: Config, opts: EngineOptions = {}): Promise<Engine> {
+    const clock = opts.clock ?? systemClock;
+    const log = opts.log ?? createLogger({ level: config.log.level, format: config.log.format });
+    const { engine: e } = config;
+    await Deno.mkdir(e.data_dir, { recursive: true });
+    const lock = await Deno.open(`${e.data_dir}/LOCK`, { create: true, write: true });
+    if (!(await lock.tryLock(true))) {
+      lock.close();
+      throw new LockedError(e.data_dir);
+    }
+    const opened: { close(): void }[] = [lock];
+    try {
+      const meta = new Meta(`${e.data_dir}/meta.db`, { synchronous: e.synchronous });
+      opened.push(meta);
+      meta.checkLayout(e.shard_count, e.data_dir);
+      const storage = { synchronous: e.synchronous, busyTimeoutMs: e.busy_timeout };
+      const shards = Array.from(
+        { length: e.shard_count },
+        (_, i) => new Shard(i, shardPath(e.data_dir, i), config.topicNames, storage),
+      );
+      opened.push(...shards);
+      log.child("store").info(
+        `${e.shard_count} shard(s) in ${e.data_dir}, topics: ${
+          config.topicNames.join(", ") || "none"
+        }`,
+      );
+      const metrics = new Metrics();
+      const writer = new Writer(shards, {
+        flushIntervalMs: e.flush_interval,
+        batchSize: e.batch_size,
+        maxBacklog: e.max_backlog,
+      });
+      observeWriter(writer, metrics);
+      const readers = await Readers.open({
+        dataDir: e.data_dir,
+        shardCount: e.shard_count,
+        topics: config.topicNames,
+        busyTimeoutMs: e.busy_timeout,
+      }, e.readers_per_shard);
+      opened.push(readers);
+
+      const http = new HttpServer(log.child("http"));
+      const sinkCtx: SinkContext = {
+        http,
+        clock,
+        log,
+        metrics,
+        dataDir: e.data_dir,
+        resolvePath: (p) => resolvePath(config, p),
+      };
+      const sinks = new Map<string, SinkRunner>();
+      for (const sinkConfig of config.sinks) {
+        const sinkLog = log.child(`sink.${sinkConfig.name}`);
+        const sink: Sink = sinkKinds[sinkConfig.type].create(
+          sinkConfig.name,
+          sinkConfig as never,
+          { ...sinkCtx, log: sinkLog },
+        );
+        const runner = new SinkRunner(
+          sink,
+          {
+            retries: sinkConfig.retries,
+            backoff: sinkConfig.backoff,
+            maxBatch: sinkConfig.max_batch,
+          },
+          dropFailed(sinkLog),
+          sinkLog,
+          metrics,
+        );
+        sinks.set(sinkConfig.name, runner);
+        opened.push({ close: () => void runner.close() });
+        sinkLog.info(`${sinkConfig.type} sink ready`);
+      }
+
+      const joinLog = log.child("joiner");
+      const tasks: JoinTask[] = config.joins.map((join) => {
+        const definition = {
+          name: join.name,
+          key: join.key,
+          sql: join.sql,
+          topics: config.joinSql.get(join.name)!.topics,
+        };
+        const emitted = new EmittedState(meta, join.name);
+        const evaluator = new FullEvaluator(definition, readers, emitted, clock);
+        joinLog.info(
+          `join ${join.name}: reads ${definition.topics.join(", ")}, key ${join.key}, ` +
+            `mode ${evaluator.mode}, sinks ${join.sinks.join(", ")}`,
+        );
+        return { definition, evaluator, emitted, sinks: join.sinks.map((s) => sinks.get(s)!) };
+      });
+      const joiner = new Joiner(tasks, readers, () => shards.map((s) => s.seq), joinLog, metrics);
+      writer.onCommit((batch) => joiner.onCommit(batch));
+      await joiner.recover();
+
+      const retentionLog = log.child("retention");
+      const retention = new Retention(
+        shards,
+        config.topicNames.map((topic) => ({
+          topic,
+          retention: config.topics.find((t) => t.name === topic)?.retention ?? e.retention,
+        })),
+        clock,
+        retentionLog,
+        metrics,
+      );
+
+      const engine = new Engine(
+        config,
+        clock,
+        log,
+        metrics,
+        http,
+        meta,
+        shards,
+        writer,
+        readers,
+        joiner,
+        retention,
+        lock,
+      );
+      for (const [name, runner] of sinks) engine.sinks.set(name, runner);
+      engine.#routes();
+
+      const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics };
+      for (const sourceConfig of config.sources) {
+        const source: Source = sourceKinds[sourceConfig.type].create(
+          sourceConfig.name,
+          sourceConfig as never,
+          { ...sourceCtx, log: log.child(`source.${sourceConfig.name}`) },
+        );
+        engine.sources.push(source);
+        await source.start();
+      }
+      const address = await http.start(config.http.listen);
+      log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
+      retention.start(e.retention_interval);
+      return engine;
+    } catch (error) {
+      for (const resource of opened.reverse()) {
+        try {
+          resource.close();
+        } catch { /* already failing; the first error is the one to report */ }
+      }
+      throw error;
+    }
+  }
+
+  /** Where the HTTP listener is (the real port when 0 was configured). */
+  get address(): ListenAddress {
+    return this.http.address;
+  }
+
+  #routes(): void {
+    this.http.route(
+      "GET",
+      "/healthz",
+      () =>
+        this.#stopping ? Response.json({ status: "stopping" }, { status: 503 }) : Response.json({
+          status: "ok",
+          uptime_seconds: Math.round((this.clock.now() - this.#startedAt) / 1000),
+        }),
+    );
+    this.http.route("GET", "/metrics", () =>
+      new Response(this.metrics.render(), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      }));
+  }
+
+  /**
+   * Stops in reverse order: sources stop taking data, pending batches commit, joins
+   * evaluate what they received, sinks deliver what is queued, files close.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    this.log.info("stopping: no new input; flushing batches and deliveries");
+    await Promise.allSettled(this.sources.map((s) => s.stop()));
+    await this.http.stop();
+    await this.writer.close();
+    await this.retention.stop();
+    await this.joiner.stop();
+    await Promise.allSettled(
+      [...this.sinks.values()].map((s) => s.close({ abandonRetries: true })),
+    );
+    this.readers.close();
+    for (const shard of this.shards) shard.close();
+    this.meta.close();
+    this.lock.close();
+    this.log.info("stopped");
+  }
+}
+
+function observeWriter(writer: Writer, metrics: Metrics): void {
+  const commits = metrics.counter("litejoin_shard_commits_total", "Batches committed, by shard.");
+  const rows = metrics.counter("litejoin_shard_messages_total", "Messages committed, by shard.");
+  const latency = metrics.histogram(
+    "litejoin_shard_commit_seconds",
+    "Time to commit one batch, by shard.",
+  );
+  const backlog = metrics.gauge(
+    "litejoin_writer_backlog_messages",
+    "Messages accepted but not yet committed.",
+  );
+  backlog.collect(() => backlog.set({}, writer.backlog));
+  writer.onCommit((batch) => {
+    const shard = String(batch.shard);
+    commits.inc({ shard });
+    rows.inc({ shard }, batch.messages.length);
+    latency.observe({ shard }, batch.commitMs / 1000);
+  });
+}
+
+/** The failure path until a dead-letter queue exists: say what was lost, and why. */
+function dropFailed(log: Logger) {
+  return (_sink: string, results: readonly Result[], error: Error): Promise<void> => {
+    log.error(`${results.length} result(s) not delivered after all retries: ${error.message}`);
+    return Promise.resolve();
+  };
+}

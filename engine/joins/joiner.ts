@@ -1,0 +1,250 @@
+/**
+ * Runs every join after each committed batch that touches a topic it reads, delivers
+ * what changed to its sinks, then records the delivery. One evaluation per join runs
+ * at a time; batches that commit meanwhile are merged into the next one.
+ */
+import { backoffDelay } from "../backoff.ts";
+import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
+import type { Readers } from "../store/readers.ts";
+import type { CommittedBatch } from "../store/writer.ts";
+import type { SinkRunner } from "../sinks/runner.ts";
+import type { Result } from "../types.ts";
+import { EmittedState } from "./emitted.ts";
+import type { Evaluator, JoinDefinition, TopicChanges } from "./evaluator.ts";
+
+export interface JoinTask {
+  definition: JoinDefinition;
+  evaluator: Evaluator;
+  emitted: EmittedState;
+  sinks: SinkRunner[];
+}
+
+/** What the console and `/metrics` show about one join. */
+export interface JoinHealth {
+  name: string;
+  mode: string;
+  /** Empty when healthy; otherwise the last error. */
+  error: string;
+  pendingKeys: number;
+}
+
+class JoinState {
+  pending: TopicChanges = new Map();
+  pendingKeys = 0;
+  /** Per shard, the highest seq merged into `pending`. */
+  pendingSeq: number[];
+  /** Per shard, the seq up to which results are delivered and recorded. */
+  progress: number[];
+  running: Promise<void> | undefined;
+  retryTimer: ReturnType<typeof setTimeout> | undefined;
+  failures = 0;
+  error = "";
+
+  constructor(readonly task: JoinTask, progress: number[]) {
+    this.progress = progress;
+    this.pendingSeq = [...progress];
+  }
+
+  merge(topic: string, keys: Iterable<string>): void {
+    let set = this.pending.get(topic);
+    if (!set) this.pending.set(topic, set = new Set());
+    for (const key of keys) {
+      if (!set.has(key)) this.pendingKeys++;
+      set.add(key);
+    }
+  }
+}
+
+export class Joiner {
+  readonly #states: JoinState[];
+  readonly #byTopic = new Map<string, JoinState[]>();
+  #stopped = false;
+  readonly #evaluations;
+  readonly #latency;
+  readonly #results;
+  readonly #errors;
+
+  constructor(
+    tasks: readonly JoinTask[],
+    readonly readers: Readers,
+    readonly shardSeqs: () => number[],
+    readonly log: Logger,
+    metrics: Metrics,
+  ) {
+    const shardCount = shardSeqs().length;
+    this.#states = tasks.map((task) => new JoinState(task, task.emitted.progress(shardCount)));
+    for (const state of this.#states) {
+      for (const topic of state.task.definition.topics) {
+        const list = this.#byTopic.get(topic) ?? [];
+        list.push(state);
+        this.#byTopic.set(topic, list);
+      }
+    }
+    this.#evaluations = metrics.counter(
+      "litejoin_join_evaluations_total",
+      "Join evaluations, by join.",
+    );
+    this.#errors = metrics.counter(
+      "litejoin_join_errors_total",
+      "Join evaluations that failed, by join.",
+    );
+    this.#results = metrics.counter(
+      "litejoin_join_results_total",
+      "Changed results emitted by joins, by join and change (insert, update, delete).",
+    );
+    this.#latency = metrics.histogram(
+      "litejoin_join_evaluation_seconds",
+      "Time to evaluate a join after a batch, by join.",
+    );
+  }
+
+  /**
+   * Evaluates whatever each join has not yet delivered: writes committed after its
+   * recorded progress (everything, for a new join). Call before sources start.
+   */
+  async recover(): Promise<void> {
+    const seqs = this.shardSeqs();
+    await Promise.all(this.#states.map(async (state) => {
+      for (const topic of state.task.definition.topics) {
+        for (let shard = 0; shard < seqs.length; shard++) {
+          if (seqs[shard] <= state.progress[shard]) continue;
+          const rows = await this.readers.all(
+            `SELECT key FROM s${shard}."${topic}" WHERE _seq > ?`,
+            [
+              state.progress[shard],
+            ],
+          );
+          state.merge(topic, rows.map((r) => String(r.key)));
+        }
+      }
+      state.pendingSeq = seqs.map((seq, i) => Math.max(seq, state.pendingSeq[i]));
+      if (state.pendingSeq.some((seq, i) => seq > state.progress[i])) {
+        this.log.info(
+          `join ${state.task.definition.name}: catching up on ${state.pendingKeys} changed key(s)`,
+        );
+      }
+    }));
+    for (const state of this.#states) this.#schedule(state);
+    await this.drain();
+  }
+
+  /** Takes a committed batch: the writer calls this after every commit. */
+  onCommit(batch: CommittedBatch): void {
+    const touched = new Set<JoinState>();
+    for (const message of batch.messages) {
+      const states = this.#byTopic.get(message.topic);
+      if (!states) continue;
+      for (const state of states) {
+        state.merge(message.topic, [message.key]);
+        touched.add(state);
+      }
+    }
+    for (const state of touched) {
+      state.pendingSeq[batch.shard] = Math.max(state.pendingSeq[batch.shard], batch.seq);
+      this.#schedule(state);
+    }
+  }
+
+  #schedule(state: JoinState): void {
+    if (this.#stopped || state.running || state.retryTimer || state.pendingKeys === 0) {
+      if (state.pendingKeys === 0 && !state.running) this.#settleProgress(state);
+      return;
+    }
+    state.running = this.#run(state).finally(() => {
+      state.running = undefined;
+      this.#schedule(state);
+    });
+  }
+
+  /** With nothing pending, recorded progress can move up to the merged seqs. */
+  #settleProgress(state: JoinState): void {
+    if (state.pendingSeq.every((seq, i) => seq <= state.progress[i])) return;
+    state.progress = [...state.pendingSeq];
+    state.task.emitted.commit(new Map(), state.progress);
+  }
+
+  async #run(state: JoinState): Promise<void> {
+    const { definition, evaluator, emitted, sinks } = state.task;
+    const changes = state.pending;
+    const covered = [...state.pendingSeq];
+    state.pending = new Map();
+    state.pendingKeys = 0;
+    const started = performance.now();
+    let evaluation;
+    try {
+      evaluation = await evaluator.evaluate(changes);
+    } catch (error) {
+      for (const [topic, keys] of changes) state.merge(topic, keys);
+      this.#fail(state, error as Error);
+      return;
+    }
+    this.#evaluations.inc({ join: definition.name });
+    this.#latency.observe({ join: definition.name }, (performance.now() - started) / 1000);
+    if (evaluation.missingKeys || evaluation.duplicateKeys) {
+      this.log.warn(
+        `join ${definition.name}: ${evaluation.missingKeys} row(s) without a value in key column ` +
+          `${definition.key} were dropped, ${evaluation.duplicateKeys} key(s) repeated; ` +
+          "make the key column unique and non-null",
+      );
+    }
+    await this.#deliver(definition.name, evaluation.results, sinks);
+    emitted.commit(evaluation.update, covered);
+    state.progress = covered;
+    state.failures = 0;
+    state.error = "";
+  }
+
+  async #deliver(join: string, results: Result[], sinks: SinkRunner[]): Promise<void> {
+    if (results.length === 0) return;
+    for (const r of results) this.#results.inc({ join, change: r._change?.op ?? "insert" });
+    await Promise.all(sinks.map((sink) => sink.deliver(results)));
+  }
+
+  #fail(state: JoinState, error: Error): void {
+    const name = state.task.definition.name;
+    state.failures++;
+    state.error = error.message;
+    this.#errors.inc({ join: name });
+    const wait = backoffDelay(
+      { initial: 500, max: 30_000, multiplier: 2, jitter: 0.2 },
+      state.failures,
+    );
+    if (state.failures === 1 || state.failures % 10 === 0) {
+      this.log.error(
+        `join ${name} failed (attempt ${state.failures}), retrying in ${
+          Math.round(wait)
+        } ms: ${error.message}`,
+      );
+    }
+    state.retryTimer = setTimeout(() => {
+      state.retryTimer = undefined;
+      this.#schedule(state);
+    }, wait);
+  }
+
+  /** Resolves once no join has pending changes or a running evaluation (failing joins excepted). */
+  async drain(): Promise<void> {
+    for (;;) {
+      const busy = this.#states.filter((s) => s.running);
+      if (busy.length === 0) return;
+      await Promise.all(busy.map((s) => s.running));
+    }
+  }
+
+  health(): JoinHealth[] {
+    return this.#states.map((s) => ({
+      name: s.task.definition.name,
+      mode: s.task.evaluator.mode,
+      error: s.error,
+      pendingKeys: s.pendingKeys,
+    }));
+  }
+
+  /** Finishes running evaluations and stops scheduling new ones. */
+  async stop(): Promise<void> {
+    await this.drain();
+    this.#stopped = true;
+    for (const state of this.#states) clearTimeout(state.retryTimer);
+  }
+}

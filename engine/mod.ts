@@ -1,0 +1,5 @@
+/** The engine's public face, used by `cli/` and `tui/`. */
+export { Engine, type EngineOptions, LayoutError, LockedError } from "./engine.ts";
+export { type Config, ConfigError, loadConfig, parseConfig } from "./config/load.ts";
+export { createLogger, type Logger } from "./log.ts";
+export type { Clock, Message, Result } from "./types.ts";

@@ -1,0 +1,63 @@
+/** Webhook sink: POSTs each batch of results as a JSON array to a URL. */
+import { type Infer, object, record, string } from "../config/schema.ts";
+import { deliveryFields } from "../config/common.ts";
+import { duration } from "../config/units.ts";
+import type { Result } from "../types.ts";
+import { DeliveryError, type Sink } from "./sink.ts";
+
+export const spec = object({
+  url: string({ pattern: /^https?:\/\/\S+$/, hint: "must be an http:// or https:// URL" })
+    .describe("Webhook URL.", "http://127.0.0.1:9000/hook"),
+  headers: record(string({ nonEmpty: false })).default({}).describe(
+    "Extra request headers, e.g. Authorization: Bearer ${HOOK_TOKEN}.",
+  ),
+  timeout: duration().default(10_000).describe("Time allowed for one request."),
+  ...deliveryFields(),
+});
+
+export type HttpSinkConfig = Infer<typeof spec>;
+
+/**
+ * The body is a JSON array of `{name, key, row, timestamp, _change}`. Any 2xx is
+ * success; 408, 429 and 5xx are retried (honouring Retry-After); other 4xx are
+ * permanent failures; network errors and timeouts are retried.
+ */
+export class HttpSink implements Sink {
+  constructor(readonly name: string, readonly config: HttpSinkConfig) {}
+
+  async send(results: readonly Result[]): Promise<void> {
+    let response: Response;
+    try {
+      response = await fetch(this.config.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...this.config.headers },
+        body: JSON.stringify(results),
+        signal: AbortSignal.timeout(this.config.timeout),
+      });
+    } catch (error) {
+      const e = error as Error;
+      const what = e.name === "TimeoutError"
+        ? `no answer within ${this.config.timeout} ms`
+        : e.message;
+      throw new DeliveryError(`POST ${this.config.url} failed: ${what}`, { cause: error });
+    }
+    const text = await response.text().catch(() => "");
+    if (response.ok) return;
+    const status = response.status;
+    const retryable = status === 408 || status === 429 || status >= 500;
+    const retryAfter = Number(response.headers.get("retry-after"));
+    throw new DeliveryError(
+      `POST ${this.config.url} answered ${status}${text ? `: ${text.slice(0, 200)}` : ""}`,
+      {
+        permanent: !retryable,
+        retryAfterMs: Number.isFinite(retryAfter) && retryAfter >= 0
+          ? Math.min(retryAfter, 60) * 1000
+          : undefined,
+      },
+    );
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,20 @@
+/** Every sink type: its config spec and how to build it. A new type is a new entry. */
+import type { Schema } from "../config/schema.ts";
+import type { Sink, SinkContext } from "./sink.ts";
+import * as http from "./http.ts";
+import * as sqlite from "./sqlite.ts";
+
+export interface SinkKind<C> {
+  spec: Schema<C>;
+  create(name: string, config: C, ctx: SinkContext): Sink;
+}
+
+const kind = <C>(k: SinkKind<C>) => k;
+
+export const sinkKinds = {
+  http: kind({ spec: http.spec, create: (name, c) => new http.HttpSink(name, c) }),
+  sqlite: kind({
+    spec: sqlite.spec,
+    create: (name, c, ctx) => new sqlite.SqliteSink(name, { ...c, path: ctx.resolvePath(c.path) }),
+  }),
+};

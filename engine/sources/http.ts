@@ -1,0 +1,234 @@
+/**
+ * HTTP push source: `POST <path>` with one JSON object, a JSON array of objects, or
+ * NDJSON. A request is all or nothing: it is validated whole, and answered 202 only
+ * after the commit that holds every one of its messages.
+ */
+import { type Infer, object, string } from "../config/schema.ts";
+import { dottedPath, httpPath, topicName } from "../config/common.ts";
+import { size } from "../config/units.ts";
+import { jsonError } from "../http/server.ts";
+import { getPath, keyOf } from "../paths.ts";
+import { BacklogError } from "../store/writer.ts";
+import type { Message } from "../types.ts";
+import type { Source, SourceContext } from "./source.ts";
+import { findJsonProblem } from "./_json_position.ts";
+
+export const spec = object({
+  path: httpPath().describe("URL path that accepts POSTs.", "/ingest/orders"),
+  topic: topicName().describe("Topic the messages are written to."),
+  key: dottedPath().optional().describe(
+    "Dotted path of the message key in each payload. One of key and key_header is required.",
+    "id",
+  ),
+  key_header: string().optional().describe(
+    "Request header holding the key, for bodies without one.",
+    "X-Key",
+  ),
+  max_body: size().default(4 * 1024 * 1024).describe("Largest accepted body (413 above)."),
+  auth_token: string().optional().describe(
+    "Bearer token clients must send (401 otherwise). Use ${ENV} to keep it out of the file.",
+    "${INGEST_TOKEN}",
+  ),
+}).check((c) =>
+  c.key === undefined && c.key_header === undefined
+    ? "needs key (a dotted path into the payload) or key_header"
+    : c.key !== undefined && c.key_header !== undefined
+    ? "give key or key_header, not both"
+    : undefined
+);
+
+export type HttpSourceConfig = Infer<typeof spec>;
+
+const JSON_TYPES = new Set(["application/json", "text/json"]);
+const NDJSON_TYPES = new Set([
+  "application/x-ndjson",
+  "application/ndjson",
+  "application/jsonl",
+  "application/x-jsonlines",
+]);
+
+/** A request that must be refused, with the status and one-line JSON error to send. */
+class Refusal {
+  constructor(readonly status: number, readonly message: string, readonly extra = {}) {}
+}
+
+export class HttpSource implements Source {
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #closing = false;
+  readonly #requests;
+  readonly #messages;
+
+  constructor(
+    readonly name: string,
+    readonly config: HttpSourceConfig,
+    readonly ctx: SourceContext,
+  ) {
+    this.#requests = ctx.metrics.counter(
+      "litejoin_source_http_requests_total",
+      "HTTP ingest requests by source and response status.",
+    );
+    this.#messages = ctx.metrics.counter(
+      "litejoin_source_messages_total",
+      "Messages committed to topics, by source.",
+    );
+  }
+
+  start(): Promise<void> {
+    this.ctx.http.route("POST", this.config.path, (request) => this.#track(this.#handle(request)));
+    this.ctx.log.info(`accepting POST ${this.config.path} into topic ${this.config.topic}`);
+    return Promise.resolve();
+  }
+
+  #track(work: Promise<Response>): Promise<Response> {
+    this.#inFlight.add(work);
+    work.finally(() => this.#inFlight.delete(work));
+    return work;
+  }
+
+  async #handle(request: Request): Promise<Response> {
+    let response: Response;
+    try {
+      if (this.#closing) {
+        throw new Refusal(503, "shutting down; retry against the restarted engine");
+      }
+      const messages = this.#parse(await this.#body(request), request);
+      await this.ctx.writer.write(messages);
+      this.#messages.inc({ source: this.name }, messages.length);
+      response = Response.json({ accepted: messages.length }, { status: 202 });
+    } catch (error) {
+      response = this.#refuse(error);
+    }
+    this.#requests.inc({ source: this.name, code: String(response.status) });
+    return response;
+  }
+
+  #refuse(error: unknown): Response {
+    if (error instanceof Refusal) return jsonError(error.status, error.message, error.extra);
+    if (error instanceof BacklogError) {
+      const response = jsonError(503, error.message);
+      response.headers.set("retry-after", "1");
+      return response;
+    }
+    this.ctx.log.error(`messages not stored: ${(error as Error).message}`);
+    return jsonError(503, `not stored: ${(error as Error).message}; nothing was accepted, retry`);
+  }
+
+  async #body(request: Request): Promise<{ text: string; ndjson: boolean }> {
+    const token = this.config.auth_token;
+    if (token !== undefined && request.headers.get("authorization") !== `Bearer ${token}`) {
+      throw new Refusal(401, "missing or wrong bearer token (send Authorization: Bearer <token>)");
+    }
+    const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+    const ndjson = NDJSON_TYPES.has(type);
+    if (type !== "" && !ndjson && !JSON_TYPES.has(type)) {
+      throw new Refusal(
+        415,
+        `content type ${type} is not accepted; send application/json or application/x-ndjson`,
+      );
+    }
+    const limit = this.config.max_body;
+    const declared = Number(request.headers.get("content-length") ?? NaN);
+    if (declared > limit) {
+      throw new Refusal(413, `body of ${declared} bytes is over max_body (${limit})`);
+    }
+    const bytes = await readLimited(request, limit);
+    if (!bytes) throw new Refusal(413, `body is over max_body (${limit} bytes)`);
+    return { text: new TextDecoder().decode(bytes), ndjson };
+  }
+
+  #parse(body: { text: string; ndjson: boolean }, request: Request): Message[] {
+    const items = body.ndjson ? parseNdjson(body.text) : parseJson(body.text);
+    if (items.length === 0) throw new Refusal(400, "the body holds no messages");
+    const headerKey = this.config.key_header
+      ? keyOf(request.headers.get(this.config.key_header) ?? "")
+      : undefined;
+    if (this.config.key_header && headerKey === undefined) {
+      throw new Refusal(400, `header ${this.config.key_header} with the key is missing or empty`);
+    }
+    const now = this.ctx.clock.now();
+    const messages: Message[] = new Array(items.length);
+    for (let index = 0; index < items.length; index++) {
+      const payload = items[index];
+      if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+        throw new Refusal(400, `item ${index} is not a JSON object`, { index });
+      }
+      const key = headerKey ?? keyOf(getPath(payload, this.config.key!));
+      if (key === undefined) {
+        throw new Refusal(
+          400,
+          `item ${index} has no key at "${this.config.key}" (a non-empty string or number); nothing was stored`,
+          { index, field: this.config.key },
+        );
+      }
+      messages[index] = {
+        topic: this.config.topic,
+        key,
+        payload: payload as Record<string, unknown>,
+        timestamp: now,
+      };
+    }
+    return messages;
+  }
+
+  async stop(): Promise<void> {
+    this.#closing = true;
+    await Promise.allSettled([...this.#inFlight]);
+  }
+}
+
+/** The body, or undefined as soon as it grows past `limit` bytes. */
+async function readLimited(request: Request, limit: number): Promise<Uint8Array | undefined> {
+  if (!request.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of request.body) {
+    total += chunk.length;
+    if (total > limit) return undefined;
+    chunks.push(chunk);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+function parseJson(text: string): unknown[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    const p = findJsonProblem(text);
+    throw new Refusal(400, `malformed JSON at line ${p.line} column ${p.column}: ${p.message}`, {
+      line: p.line,
+      column: p.column,
+    });
+  }
+  return Array.isArray(value) ? value : [value];
+}
+
+function parseNdjson(text: string): unknown[] {
+  const items: unknown[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.trim() === "") continue;
+    try {
+      items.push(JSON.parse(line));
+    } catch {
+      const p = findJsonProblem(line);
+      throw new Refusal(
+        400,
+        `malformed JSON on NDJSON line ${i + 1} column ${p.column}: ${p.message}`,
+        {
+          line: i + 1,
+          column: p.column,
+        },
+      );
+    }
+  }
+  return items;
+}

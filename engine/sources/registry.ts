@@ -1,0 +1,27 @@
+/** Every source type: its config spec and how to build it. A new type is a new entry. */
+import type { Schema } from "../config/schema.ts";
+import type { Source, SourceContext } from "./source.ts";
+import * as http from "./http.ts";
+import * as generate from "./generate.ts";
+
+export interface SourceKind<C> {
+  spec: Schema<C>;
+  /** What a source of this type writes to, so the topic tables exist before it starts. */
+  topic(config: C): string;
+  create(name: string, config: C, ctx: SourceContext): Source;
+}
+
+const kind = <C>(k: SourceKind<C>) => k;
+
+export const sourceKinds = {
+  http: kind({
+    spec: http.spec,
+    topic: (c) => c.topic,
+    create: (name, c, ctx) => new http.HttpSource(name, c, ctx),
+  }),
+  generate: kind({
+    spec: generate.spec,
+    topic: (c) => c.topic,
+    create: (name, c, ctx) => new generate.GenerateSource(name, c, ctx),
+  }),
+};
