@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { cli, startReceiver, topicKeys } from "./_helpers.ts";
+import { spawnEngine } from "./_process.ts";
+
+async function dirWith(yaml: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "litejoin-cli-" });
+  await Deno.writeTextFile(`${dir}/litejoin.yaml`, yaml);
+  return dir;
+}
+
+const SIMPLE = `
+http: { listen: "127.0.0.1:0" }
+engine: { data_dir: ./data, shard_count: 2 }
+sources:
+  - { name: in, type: http, path: /in, topic: events, key: id }
+`;
+
+Deno.test("litejoin validate says ok for a good file and exits 0", async () => {
+  const dir = await dirWith(SIMPLE);
+  const { code, stdout } = await cli(["validate", "-c", `${dir}/litejoin.yaml`]);
+  assert.equal(code, 0);
+  assert.match(stdout, /litejoin\.yaml: ok \(1 source, 0 joins, 0 sinks; topics: events\)/);
+});
+
+Deno.test("litejoin validate and run print each config problem on one line and exit 2", async () => {
+  const dir = await dirWith(
+    `engine:\n  shard_count: zero\nsinks:\n  - { name: s, type: webhook }\n`,
+  );
+  for (const command of ["validate", "run"]) {
+    const { code, stderr } = await cli([command, "-c", `${dir}/litejoin.yaml`]);
+    assert.equal(code, 2, command);
+    assert.equal(
+      stderr.trim(),
+      [
+        `${dir}/litejoin.yaml:2:16: engine.shard_count: expected an integer, found "zero"`,
+        `${dir}/litejoin.yaml:4:22: sinks[0].type: "webhook" is not one of http, sqlite`,
+      ].join("\n"),
+    );
+  }
+});
+
+Deno.test("the default litejoin.yaml validates", async () => {
+  const file = new URL("../litejoin.yaml", import.meta.url).pathname;
+  const { code, stdout } = await cli(["validate", "-c", file]);
+  assert.equal(code, 0, stdout);
+});
+
+Deno.test("litejoin run refuses a data directory written with another shard count, exit 3", async () => {
+  const dir = await dirWith(SIMPLE);
+  const engine = await spawnEngine(dir);
+  engine.child.kill("SIGTERM");
+  assert.equal((await engine.exited).code, 0);
+  await Deno.writeTextFile(
+    `${dir}/litejoin.yaml`,
+    SIMPLE.replace("shard_count: 2", "shard_count: 3"),
+  );
+  const { code, stderr } = await cli(["run", "-c", `${dir}/litejoin.yaml`]);
+  assert.equal(code, 3);
+  assert.match(
+    stderr.trim(),
+    /^litejoin: .*data holds 2 shards but engine.shard_count is 3; set shard_count: 2, or rewrite the data with litejoin reshard --to 3$/,
+  );
+});
+
+Deno.test("litejoin run refuses a data directory another engine is using, exit 3", async () => {
+  const dir = await dirWith(SIMPLE);
+  const engine = await spawnEngine(dir);
+  try {
+    const { code, stderr } = await cli(["run", "-c", `${dir}/litejoin.yaml`]);
+    assert.equal(code, 3);
+    assert.match(stderr, /is in use by another litejoin process/);
+  } finally {
+    engine.child.kill("SIGTERM");
+    await engine.exited;
+  }
+});
+
+Deno.test("litejoin run on SIGTERM commits accepted input and finishes deliveries before exiting", async () => {
+  const receiver = await startReceiver();
+  // A slow webhook: deliveries are still in flight when the signal arrives.
+  const slow = receiver.respond;
+  const dir = await dirWith(`${SIMPLE}
+joins:
+  - { name: copy, key: id, sql: "SELECT key AS id, payload FROM events", sinks: [hook] }
+sinks:
+  - { name: hook, type: http, url: "${receiver.url}", max_batch: 10 }
+`);
+  receiver.respond = (n) => {
+    const until = Date.now() + 50;
+    while (Date.now() < until) { /* hold the answer */ }
+    return slow(n);
+  };
+  const engine = await spawnEngine(dir);
+  const accepted: string[] = [];
+  await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+    const response = await fetch(`${engine.url}/in`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: `e${i}` }),
+    });
+    if (response.status === 202) accepted.push(`e${i}`);
+    await response.body?.cancel();
+  }));
+  engine.child.kill("SIGTERM");
+  const status = await engine.exited;
+  assert.equal(status.code, 0, engine.log());
+  assert.equal(accepted.length, 20);
+  assert.deepEqual([...topicKeys(`${dir}/data`, "events", 2)].sort(), accepted.sort());
+  const delivered = new Set(receiver.results().map((r) => r.key));
+  assert.deepEqual([...delivered].sort(), accepted.sort());
+  assert.match(engine.log(), /SIGTERM: shutting down[\s\S]*stopped/);
+  await receiver.stop();
+});
+
+Deno.test("litejoin run without a config file says so in one line, exit 2", async () => {
+  const dir = await Deno.makeTempDir();
+  const { code, stderr } = await cli(["run"], { cwd: dir });
+  assert.equal(code, 2);
+  assert.equal(
+    stderr.trim(),
+    "litejoin.yaml: cannot read the config: no such file (pass another with -c FILE)",
+  );
+});
