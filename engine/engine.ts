@@ -9,7 +9,6 @@ import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { HttpServer } from "./http/server.ts";
 import { LayoutError, Meta } from "./store/meta.ts";
-import { Shard, shardPath } from "./store/shard.ts";
 import { Writer } from "./store/writer.ts";
 import { Readers } from "./store/readers.ts";
 import { Retention } from "./store/retention.ts";
@@ -53,7 +52,6 @@ export class Engine {
     readonly metrics: Metrics,
     readonly http: HttpServer,
     readonly meta: Meta,
-    readonly shards: Shard[],
     readonly writer: Writer,
     readonly readers: Readers,
     readonly joiner: Joiner,
@@ -79,23 +77,23 @@ export class Engine {
       const meta = new Meta(`${e.data_dir}/meta.db`, { synchronous: e.synchronous });
       opened.push(meta);
       meta.checkLayout(e.shard_count, e.data_dir);
-      const storage = { synchronous: e.synchronous, busyTimeoutMs: e.busy_timeout };
-      const shards = Array.from(
-        { length: e.shard_count },
-        (_, i) => new Shard(i, shardPath(e.data_dir, i), config.topicNames, storage),
-      );
-      opened.push(...shards);
+      const writer = await Writer.open({
+        dataDir: e.data_dir,
+        shardCount: e.shard_count,
+        topics: config.topicNames,
+        synchronous: e.synchronous,
+        busyTimeoutMs: e.busy_timeout,
+        flushIntervalMs: e.flush_interval,
+        batchSize: e.batch_size,
+        maxBacklog: e.max_backlog,
+      });
+      opened.push({ close: () => void writer.close() });
       log.child("store").info(
         `${e.shard_count} shard(s) in ${e.data_dir}, topics: ${
           config.topicNames.join(", ") || "none"
         }`,
       );
       const metrics = new Metrics();
-      const writer = new Writer(shards, {
-        flushIntervalMs: e.flush_interval,
-        batchSize: e.batch_size,
-        maxBacklog: e.max_backlog,
-      });
       observeWriter(writer, metrics);
       const readers = await Readers.open({
         dataDir: e.data_dir,
@@ -154,13 +152,13 @@ export class Engine {
         );
         return { definition, evaluator, emitted, sinks: join.sinks.map((s) => sinks.get(s)!) };
       });
-      const joiner = new Joiner(tasks, readers, () => shards.map((s) => s.seq), joinLog, metrics);
+      const joiner = new Joiner(tasks, readers, () => writer.seqs(), joinLog, metrics);
       writer.onCommit((batch) => joiner.onCommit(batch));
       await joiner.recover();
 
       const retentionLog = log.child("retention");
       const retention = new Retention(
-        shards,
+        writer,
         config.topicNames.map((topic) => ({
           topic,
           retention: config.topics.find((t) => t.name === topic)?.retention ?? e.retention,
@@ -177,7 +175,6 @@ export class Engine {
         metrics,
         http,
         meta,
-        shards,
         writer,
         readers,
         joiner,
@@ -245,14 +242,14 @@ export class Engine {
     this.log.info("stopping: no new input; flushing batches and deliveries");
     await Promise.allSettled(this.sources.map((s) => s.stop()));
     await this.http.stop();
-    await this.writer.close();
     await this.retention.stop();
+    await this.writer.flush();
     await this.joiner.stop();
     await Promise.allSettled(
       [...this.sinks.values()].map((s) => s.close({ abandonRetries: true })),
     );
     this.readers.close();
-    for (const shard of this.shards) shard.close();
+    await this.writer.close();
     this.meta.close();
     this.lock.close();
     this.log.info("stopped");

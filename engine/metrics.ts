@@ -20,6 +20,11 @@ abstract class Metric {
   abstract render(): string[];
 }
 
+/** A counter with its labels fixed, for hot paths: no label work per increment. */
+export interface BoundCounter {
+  inc(by?: number): void;
+}
+
 export class Counter extends Metric {
   readonly values = new Map<string, number>();
   constructor(name: string, help: string) {
@@ -28,6 +33,11 @@ export class Counter extends Metric {
   inc(labels: Labels = {}, by = 1): void {
     const key = labelKey(labels);
     this.values.set(key, (this.values.get(key) ?? 0) + by);
+  }
+  bind(labels: Labels): BoundCounter {
+    const key = labelKey(labels);
+    if (!this.values.has(key)) this.values.set(key, 0);
+    return { inc: (by = 1) => this.values.set(key, this.values.get(key)! + by) };
   }
   get(labels: Labels = {}): number {
     return this.values.get(labelKey(labels)) ?? 0;

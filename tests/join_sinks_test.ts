@@ -133,12 +133,8 @@ Deno.test("a restarted engine re-emits nothing delivered and catches up on commi
   const shards = [0, 1, 2].map((i) =>
     new Shard(i, shardPath(`${first.dir}/data`, i), ["orders", "customers"])
   );
-  shards[shardOf("o2", 3)].apply([{
-    topic: "orders",
-    key: "o2",
-    payload: { id: "o2", customer_id: "c1", amount: 2 },
-    timestamp: Date.now(),
-  }]);
+  const o2 = JSON.stringify({ id: "o2", customer_id: "c1", amount: 2 });
+  shards[shardOf("o2", 3)].apply([["orders", "o2", o2, Date.now(), null]]);
   shards.forEach((s) => s.close());
   const second = await startEngine(pipeline(receiver.url), { dir: first.dir });
   try {

@@ -137,7 +137,7 @@ export class GenerateSource implements Source {
     this.#messages = ctx.metrics.counter(
       "litejoin_source_messages_total",
       "Messages committed to topics, by source.",
-    );
+    ).bind({ source: name });
   }
 
   start(): Promise<void> {
@@ -191,7 +191,7 @@ export class GenerateSource implements Source {
     }
     this.#seq = seq;
     this.ctx.meta.set(`source:${this.name}`, "seq", String(seq));
-    this.#messages.inc({ source: this.name }, n);
+    this.#messages.inc(n);
   }
 
   async stop(): Promise<void> {

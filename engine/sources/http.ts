@@ -9,6 +9,7 @@ import { size } from "../config/units.ts";
 import { jsonError } from "../http/server.ts";
 import { getPath, keyOf } from "../paths.ts";
 import { BacklogError } from "../store/writer.ts";
+import type { BoundCounter } from "../metrics.ts";
 import type { Message } from "../types.ts";
 import type { Source, SourceContext } from "./source.ts";
 import { findJsonProblem } from "./_json_position.ts";
@@ -57,6 +58,7 @@ export class HttpSource implements Source {
   #closing = false;
   readonly #requests;
   readonly #messages;
+  readonly #statusCounters = new Map<number, BoundCounter>();
 
   constructor(
     readonly name: string,
@@ -70,7 +72,7 @@ export class HttpSource implements Source {
     this.#messages = ctx.metrics.counter(
       "litejoin_source_messages_total",
       "Messages committed to topics, by source.",
-    );
+    ).bind({ source: name });
   }
 
   start(): Promise<void> {
@@ -93,12 +95,17 @@ export class HttpSource implements Source {
       }
       const messages = this.#parse(await this.#body(request), request);
       await this.ctx.writer.write(messages);
-      this.#messages.inc({ source: this.name }, messages.length);
+      this.#messages.inc(messages.length);
       response = Response.json({ accepted: messages.length }, { status: 202 });
     } catch (error) {
       response = this.#refuse(error);
     }
-    this.#requests.inc({ source: this.name, code: String(response.status) });
+    let counter = this.#statusCounters.get(response.status);
+    if (!counter) {
+      counter = this.#requests.bind({ source: this.name, code: String(response.status) });
+      this.#statusCounters.set(response.status, counter);
+    }
+    counter.inc();
     return response;
   }
 
@@ -179,6 +186,10 @@ export class HttpSource implements Source {
 /** The body, or undefined as soon as it grows past `limit` bytes. */
 async function readLimited(request: Request, limit: number): Promise<Uint8Array | undefined> {
   if (!request.body) return new Uint8Array();
+  if (request.headers.has("content-length")) {
+    // Declared and within the limit (checked by the caller): read it in one go.
+    return new Uint8Array(await request.arrayBuffer());
+  }
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of request.body) {

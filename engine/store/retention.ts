@@ -1,12 +1,12 @@
 /**
  * Deletes rows older than their topic's retention, on a schedule. Deletes run in
- * small chunks on each shard's writer connection with a yield between chunks, so
- * batches keep committing while a large backlog of old rows is removed.
+ * small chunks on each shard's writer thread, between its batches, so ingest keeps
+ * committing while a large backlog of old rows is removed.
  */
 import type { Clock } from "../types.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import type { Shard } from "./shard.ts";
+import type { Writer } from "./writer.ts";
 
 export interface TopicRetention {
   topic: string;
@@ -23,7 +23,7 @@ export class Retention {
   readonly #deleted;
 
   constructor(
-    readonly shards: readonly Shard[],
+    readonly writer: Writer,
     readonly topics: readonly TopicRetention[],
     readonly clock: Clock,
     readonly log: Logger,
@@ -53,17 +53,12 @@ export class Retention {
       if (retention === 0) continue;
       const cutoff = now - retention;
       let removed = 0;
-      for (const shard of this.shards) {
-        const remove = shard.db.prepare(
-          `DELETE FROM "${topic}" WHERE rowid IN
-             (SELECT rowid FROM "${topic}" WHERE timestamp < ? LIMIT ${CHUNK})`,
-        );
+      for (let shard = 0; shard < this.writer.options.shardCount; shard++) {
         for (;;) {
           if (this.#stopped) return total + removed;
-          const { changes } = remove.run(cutoff);
-          removed += Number(changes);
-          if (Number(changes) < CHUNK) break;
-          await new Promise((resolve) => setTimeout(resolve, 0));
+          const changes = await this.writer.expire(shard, topic, cutoff, CHUNK);
+          removed += changes;
+          if (changes < CHUNK) break;
         }
       }
       if (removed) {

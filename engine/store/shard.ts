@@ -1,12 +1,23 @@
 /** One shard file: the writer connection and its prepared statements. */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import type { Message } from "../types.ts";
 import { openDatabase, type Synchronous, transaction } from "./sqlite.ts";
 import { topicDdl } from "./topics.ts";
 
 export function shardPath(dataDir: string, index: number): string {
   return `${dataDir}/shard_${index}.db`;
 }
+
+/**
+ * One write as the shard stores it: `payload` is JSON text, or null to delete the key.
+ * Tuples keep the hop to the writer thread cheap.
+ */
+export type Row = [
+  topic: string,
+  key: string,
+  payload: string | null,
+  timestamp: number,
+  change: string | null,
+];
 
 interface TopicStatements {
   upsert: StatementSync;
@@ -57,33 +68,33 @@ export class Shard {
   }
 
   /**
-   * Writes the messages in one transaction, in order, so the last message for a key
-   * wins. Returns the shard's seq after the commit. If anything fails, nothing is
-   * written and the error is thrown.
+   * Writes the rows in one transaction, in order, so the last row for a key wins.
+   * Returns the shard's seq after the commit. If anything fails, nothing is written
+   * and the error is thrown.
    */
-  apply(messages: readonly Message[]): number {
+  apply(rows: readonly Row[]): number {
     let seq = this.#seq;
     transaction(this.db, () => {
-      for (const message of messages) {
-        const statements = this.#topics.get(message.topic);
-        if (!statements) throw new RangeError(`unknown topic "${message.topic}"`);
+      for (const [topic, key, payload, timestamp, change] of rows) {
+        const statements = this.#topics.get(topic);
+        if (!statements) throw new RangeError(`unknown topic "${topic}"`);
         seq++;
-        if (message._change?.op === "delete") {
-          statements.remove.run(message.key);
-        } else {
-          statements.upsert.run(
-            message.key,
-            JSON.stringify(message.payload),
-            message.timestamp,
-            seq,
-            message._change ? JSON.stringify(message._change) : null,
-          );
-        }
+        if (payload === null) statements.remove.run(key);
+        else statements.upsert.run(key, payload, timestamp, seq, change);
       }
       this.#saveSeq.run(seq);
     });
     this.#seq = seq;
     return seq;
+  }
+
+  /** Deletes up to `limit` rows of `topic` older than `cutoff`; returns how many. */
+  expire(topic: string, cutoff: number, limit: number): number {
+    const { changes } = this.db.prepare(
+      `DELETE FROM "${topic}" WHERE rowid IN
+         (SELECT rowid FROM "${topic}" WHERE timestamp < ? LIMIT ?)`,
+    ).run(cutoff, limit);
+    return Number(changes);
   }
 
   close(): void {

@@ -1,10 +1,15 @@
 /**
- * The batched writer: one queue per shard, committed every `flushInterval` or once
- * `batchSize` messages wait, whichever comes first (group commit).
+ * The batched writer: one writer thread per shard, fed by group commit. Messages for a
+ * shard gather while its previous batch commits, and go as one transaction as soon as
+ * the thread is free, the batch reaches `batchSize`, or at the latest after
+ * `flushInterval`. Batches grow with load, and a commit's fsync never blocks the
+ * thread that serves HTTP.
  */
 import type { Message } from "../types.ts";
-import type { Shard } from "./shard.ts";
 import { shardOf } from "./fnv.ts";
+import { type Row, shardPath } from "./shard.ts";
+import type { ShardCommand, ShardDone, ShardReply } from "./shard_worker.ts";
+import type { Synchronous } from "./sqlite.ts";
 
 /** What one commit of one shard wrote. Listeners get it right after the commit. */
 export interface CommittedBatch {
@@ -27,7 +32,14 @@ export class BacklogError extends Error {
 }
 
 export interface WriterOptions {
+  dataDir: string;
+  shardCount: number;
+  topics: readonly string[];
+  synchronous?: Synchronous;
+  busyTimeoutMs?: number;
+  /** Longest a message waits before the commit that holds it starts. */
   flushIntervalMs: number;
+  /** Most messages per commit, and the size at which a batch goes at once. */
   batchSize: number;
   /** Messages that may wait uncommitted before `write` refuses more. */
   maxBacklog: number;
@@ -35,16 +47,47 @@ export interface WriterOptions {
 
 class PendingBatch {
   readonly messages: Message[] = [];
-  readonly committed: Promise<void>;
-  resolve!: () => void;
-  reject!: (error: Error) => void;
+  readonly done = Promise.withResolvers<void>();
   constructor() {
-    this.committed = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
     // A batch nobody awaits (all its writers gave up) must not crash the process.
-    this.committed.catch(() => {});
+    this.done.promise.catch(() => {});
+  }
+}
+
+/** One shard's writer thread and the request-reply channel to it. */
+class ShardThread {
+  readonly worker: Worker;
+  readonly #waiting = new Map<number, PromiseWithResolvers<ShardDone>>();
+  #nextId = 1;
+  seq = 0;
+  pending: PendingBatch | undefined;
+  committing = false;
+  timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(readonly index: number) {
+    this.worker = new Worker(new URL("./shard_worker.ts", import.meta.url), { type: "module" });
+    this.worker.onmessage = (event: MessageEvent<ShardReply>) => {
+      const reply = event.data;
+      const waiter = this.#waiting.get(reply.id);
+      this.#waiting.delete(reply.id);
+      if ("error" in reply) waiter?.reject(new Error(reply.error));
+      else waiter?.resolve(reply);
+    };
+    this.worker.onerror = (event) => {
+      event.preventDefault();
+      for (const waiter of this.#waiting.values()) {
+        waiter.reject(new Error(`writer thread of shard ${index} failed: ${event.message}`));
+      }
+      this.#waiting.clear();
+    };
+  }
+
+  request(command: ShardCommand): Promise<ShardDone> {
+    const id = this.#nextId++;
+    const waiter = Promise.withResolvers<ShardDone>();
+    this.#waiting.set(id, waiter);
+    this.worker.postMessage({ ...command, id });
+    return waiter.promise;
   }
 }
 
@@ -54,20 +97,47 @@ class PendingBatch {
  * them failed (then that shard stored none of them). A resolved `write` is durable.
  */
 export class Writer {
-  readonly #pending: (PendingBatch | undefined)[];
-  readonly #timers: (ReturnType<typeof setTimeout> | undefined)[];
+  readonly #threads: ShardThread[];
   readonly #listeners = new Set<CommitListener>();
   #backlog = 0;
   #closed = false;
 
-  constructor(readonly shards: readonly Shard[], readonly options: WriterOptions) {
-    this.#pending = shards.map(() => undefined);
-    this.#timers = shards.map(() => undefined);
+  private constructor(readonly options: WriterOptions) {
+    this.#threads = Array.from({ length: options.shardCount }, (_, i) => new ShardThread(i));
+  }
+
+  /** Starts one writer thread per shard, creating shard files and topic tables as needed. */
+  static async open(options: WriterOptions): Promise<Writer> {
+    const writer = new Writer(options);
+    try {
+      await Promise.all(writer.#threads.map(async (thread) => {
+        const reply = await thread.request({
+          op: "open",
+          index: thread.index,
+          path: shardPath(options.dataDir, thread.index),
+          topics: [...options.topics],
+          synchronous: options.synchronous ?? "full",
+          busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+        });
+        thread.seq = reply.seq;
+      }));
+    } catch (error) {
+      for (const thread of writer.#threads) thread.worker.terminate();
+      throw new Error(`cannot open the shards in ${options.dataDir}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return writer;
   }
 
   /** Messages accepted but not yet committed. */
   get backlog(): number {
     return this.#backlog;
+  }
+
+  /** Per shard, the seq of the last committed write. */
+  seqs(): number[] {
+    return this.#threads.map((t) => t.seq);
   }
 
   /**
@@ -78,91 +148,117 @@ export class Writer {
   write(messages: readonly Message[]): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("the writer is closed"));
     if (messages.length === 0) return Promise.resolve();
-    if (this.#backlog + messages.length > this.options.maxBacklog && this.#backlog > 0) {
+    if (this.#backlog > 0 && this.#backlog + messages.length > this.options.maxBacklog) {
       return Promise.reject(new BacklogError(this.#backlog));
     }
-    const count = this.shards.length;
-    if (messages.length === 1) {
-      return this.#enqueue(shardOf(messages[0].key, count), messages).committed;
-    }
-    const byShard: Message[][] = this.shards.map(() => []);
+    const count = this.#threads.length;
+    if (messages.length === 1) return this.#enqueue(shardOf(messages[0].key, count), messages);
+    const byShard: Message[][] = this.#threads.map(() => []);
     for (const message of messages) byShard[shardOf(message.key, count)].push(message);
     const waits: Promise<void>[] = [];
     byShard.forEach((group, shard) => {
-      if (group.length) waits.push(this.#enqueue(shard, group).committed);
+      if (group.length) waits.push(this.#enqueue(shard, group));
     });
     return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => {});
   }
 
-  #enqueue(shard: number, messages: readonly Message[]): PendingBatch {
-    let batch = this.#pending[shard];
+  #enqueue(shard: number, messages: readonly Message[]): Promise<void> {
+    const thread = this.#threads[shard];
+    let batch = thread.pending;
     if (!batch) {
-      batch = this.#pending[shard] = new PendingBatch();
-      this.#timers[shard] = setTimeout(() => this.#commit(shard), this.options.flushIntervalMs);
+      batch = thread.pending = new PendingBatch();
+      // Gather what arrives in this turn of the event loop; the flush interval bounds
+      // the wait while the thread is busy with the previous commit.
+      thread.timer = setTimeout(() => this.#commit(thread), this.options.flushIntervalMs);
+      queueMicrotask(() => this.#commit(thread));
     }
     for (const message of messages) batch.messages.push(message);
     this.#backlog += messages.length;
-    if (batch.messages.length >= this.options.batchSize) {
-      clearTimeout(this.#timers[shard]);
-      this.#timers[shard] = setTimeout(() => this.#commit(shard), 0);
-    }
-    return batch;
+    return batch.done.promise;
   }
 
-  #commit(shard: number): void {
-    const batch = this.#pending[shard];
-    clearTimeout(this.#timers[shard]);
-    this.#pending[shard] = undefined;
-    this.#timers[shard] = undefined;
-    if (!batch) return;
-    this.#backlog -= batch.messages.length;
-    const started = performance.now();
-    let seq: number;
-    try {
-      seq = this.shards[shard].apply(batch.messages);
-    } catch (error) {
-      batch.reject(
-        new Error(`commit to shard ${shard} failed: ${(error as Error).message}`, { cause: error }),
-      );
-      return;
-    }
-    const committed: CommittedBatch = {
-      shard,
-      seq,
-      messages: batch.messages,
-      commitMs: performance.now() - started,
-    };
-    for (const listener of this.#listeners) {
-      try {
-        listener(committed);
-      } catch (error) {
-        console.error(`commit listener failed: ${(error as Error).message}`);
+  /** Sends the pending batch if the thread is free. */
+  #commit(thread: ShardThread): void {
+    const batch = thread.pending;
+    if (!batch || thread.committing) return;
+    clearTimeout(thread.timer);
+    thread.pending = undefined;
+    thread.committing = true;
+    const rows: Row[] = batch.messages.map((m) => [
+      m.topic,
+      m.key,
+      m._change?.op === "delete" ? null : JSON.stringify(m.payload),
+      m.timestamp,
+      m._change ? JSON.stringify(m._change) : null,
+    ]);
+    thread.request({ op: "apply", rows }).then(
+      (reply) => {
+        thread.seq = reply.seq;
+        this.#backlog -= batch.messages.length;
+        const committed: CommittedBatch = {
+          shard: thread.index,
+          seq: reply.seq,
+          messages: batch.messages,
+          commitMs: reply.commitMs ?? 0,
+        };
+        for (const listener of this.#listeners) {
+          try {
+            listener(committed);
+          } catch (error) {
+            console.error(`commit listener failed: ${(error as Error).message}`);
+          }
+        }
+        batch.done.resolve();
+      },
+      (error: Error) => {
+        this.#backlog -= batch.messages.length;
+        batch.done.reject(
+          new Error(`commit to shard ${thread.index} failed: ${error.message}`, { cause: error }),
+        );
+      },
+    ).finally(() => {
+      thread.committing = false;
+      if (thread.pending) {
+        if (thread.pending.messages.length >= this.options.batchSize) this.#commit(thread);
+        else queueMicrotask(() => this.#commit(thread));
       }
-    }
-    batch.resolve();
+    });
   }
 
-  /** Calls `listener` after every commit, in commit order. Returns a function that stops it. */
+  /** Deletes up to `limit` rows of `topic` older than `cutoff` in one shard; returns how many. */
+  async expire(shard: number, topic: string, cutoff: number, limit: number): Promise<number> {
+    const reply = await this.#threads[shard].request({ op: "expire", topic, cutoff, limit });
+    return reply.changes ?? 0;
+  }
+
+  /** Calls `listener` after every commit, in commit order per shard. Returns a function that stops it. */
   onCommit(listener: CommitListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  /** Commits everything queued now, and resolves when it is committed. */
+  /** Resolves once everything queued now is committed (or has failed). */
   async flush(): Promise<void> {
     const waits: Promise<void>[] = [];
-    this.shards.forEach((_, shard) => {
-      const batch = this.#pending[shard];
-      if (!batch) return;
-      waits.push(batch.committed);
-      this.#commit(shard);
-    });
+    for (const thread of this.#threads) {
+      if (thread.pending) {
+        waits.push(thread.pending.done.promise);
+        this.#commit(thread);
+      }
+    }
     await Promise.allSettled(waits);
+    if (this.#threads.some((t) => t.pending || t.committing)) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return this.flush();
+    }
   }
 
-  /** Commits what is queued, then refuses further writes. */
+  /** Commits what is queued, refuses further writes, and closes the shards. */
   async close(): Promise<void> {
+    if (this.#closed) return;
     await this.flush();
     this.#closed = true;
+    await Promise.allSettled(this.#threads.map((t) => t.request({ op: "close" })));
+    for (const thread of this.#threads) thread.worker.terminate();
   }
 }

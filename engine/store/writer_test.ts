@@ -1,13 +1,25 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { Shard, shardPath } from "./shard.ts";
-import { BacklogError, type CommittedBatch, Writer } from "./writer.ts";
+import { shardPath } from "./shard.ts";
+import { BacklogError, type CommittedBatch, Writer, type WriterOptions } from "./writer.ts";
 import { Readers } from "./readers.ts";
 import { shardOf } from "./fnv.ts";
 import type { Message } from "../types.ts";
 
-function openShards(dir: string, count = 4, topics = ["orders", "customers"]): Shard[] {
-  return Array.from({ length: count }, (_, i) => new Shard(i, shardPath(dir, i), topics));
+const TOPICS = ["orders", "customers"];
+
+async function openWriter(opts: Partial<WriterOptions> = {}) {
+  const dataDir = opts.dataDir ?? await Deno.makeTempDir();
+  const writer = await Writer.open({
+    dataDir,
+    shardCount: 4,
+    topics: TOPICS,
+    flushIntervalMs: 5,
+    batchSize: 1000,
+    maxBacklog: 10_000,
+    ...opts,
+  });
+  return { writer, dataDir };
 }
 
 const msg = (
@@ -22,86 +34,89 @@ const msg = (
   timestamp,
 });
 
+function rows(dataDir: string, shard: number, sql: string, ...params: string[]) {
+  const db = new DatabaseSync(shardPath(dataDir, shard), { readOnly: true });
+  try {
+    return db.prepare(sql).all(...params);
+  } finally {
+    db.close();
+  }
+}
+
 Deno.test("writer stores each key in the shard its FNV hash picks", async () => {
-  const dir = await Deno.makeTempDir();
-  const shards = openShards(dir);
-  const writer = new Writer(shards, { flushIntervalMs: 5, batchSize: 1000, maxBacklog: 10_000 });
+  const { writer, dataDir } = await openWriter();
   const keys = Array.from({ length: 200 }, (_, i) => `order-${i}`);
   await writer.write(keys.map((k) => msg(k, { id: k })));
   for (const key of keys) {
-    const holders = shards.filter((s) =>
-      s.db.prepare("SELECT 1 FROM orders WHERE key = ?").get(key)
+    const holders = [0, 1, 2, 3].filter((s) =>
+      rows(dataDir, s, "SELECT 1 FROM orders WHERE key = ?", key).length
     );
-    assert.deepEqual(holders.map((s) => s.index), [shardOf(key, 4)], key);
+    assert.deepEqual(holders, [shardOf(key, 4)], key);
   }
-  shards.forEach((s) => s.close());
+  await writer.close();
 });
 
 Deno.test("writer upserts: the latest message for a key wins, within and across batches", async () => {
-  const dir = await Deno.makeTempDir();
-  const shards = openShards(dir, 2);
-  const writer = new Writer(shards, { flushIntervalMs: 5, batchSize: 1000, maxBacklog: 10_000 });
+  const { writer, dataDir } = await openWriter({ shardCount: 2 });
   await writer.write([msg("a", { v: 1 }), msg("a", { v: 2 }, "orders", 2000)]);
   await writer.write([msg("a", { v: 3 }, "orders", 3000)]);
-  const shard = shards[shardOf("a", 2)];
-  const rows = shard.db.prepare("SELECT payload, timestamp FROM orders").all();
-  assert.deepEqual(rows.map((r) => [JSON.parse(String(r.payload)).v, r.timestamp]), [[3, 3000]]);
-  shards.forEach((s) => s.close());
+  const found = rows(dataDir, shardOf("a", 2), "SELECT payload, timestamp FROM orders");
+  assert.deepEqual(found.map((r) => [JSON.parse(String(r.payload)).v, r.timestamp]), [[3, 3000]]);
+  await writer.close();
 });
 
 Deno.test("writer deletes a key on a delete change", async () => {
-  const dir = await Deno.makeTempDir();
-  const shards = openShards(dir, 1);
-  const writer = new Writer(shards, { flushIntervalMs: 5, batchSize: 1000, maxBacklog: 10_000 });
+  const { writer, dataDir } = await openWriter({ shardCount: 1 });
   await writer.write([msg("a", { v: 1 }), msg("b", { v: 1 })]);
   await writer.write([{ ...msg("a", {}), _change: { op: "delete" } }]);
-  const keys = shards[0].db.prepare("SELECT key FROM orders").all().map((r) => r.key);
-  assert.deepEqual(keys, ["b"]);
-  shards.forEach((s) => s.close());
+  assert.deepEqual(rows(dataDir, 0, "SELECT key FROM orders").map((r) => r.key), ["b"]);
+  await writer.close();
 });
 
-Deno.test("writer groups concurrent writes into one commit per shard", async () => {
-  const dir = await Deno.makeTempDir();
-  const shards = openShards(dir, 1);
-  const writer = new Writer(shards, { flushIntervalMs: 20, batchSize: 1000, maxBacklog: 10_000 });
+Deno.test("writer groups writes that arrive while a commit runs into the next commit", async () => {
+  const { writer } = await openWriter({ shardCount: 1 });
   const batches: CommittedBatch[] = [];
   writer.onCommit((b) => batches.push(b));
   await Promise.all(Array.from({ length: 50 }, (_, i) => writer.write([msg(`k${i}`, { i })])));
-  assert.equal(batches.length, 1);
-  assert.equal(batches[0].messages.length, 50);
-  assert.equal(batches[0].seq, 50);
-  shards.forEach((s) => s.close());
+  assert.ok(batches.length < 50, `50 writes took ${batches.length} commits`);
+  assert.equal(batches.reduce((n, b) => n + b.messages.length, 0), 50);
+  assert.equal(batches.at(-1)!.seq, 50);
+  assert.deepEqual(writer.seqs(), [50]);
+  await writer.close();
 });
 
-Deno.test("writer commits early once batch_size messages wait", async () => {
-  const dir = await Deno.makeTempDir();
-  const shards = openShards(dir, 1);
-  const writer = new Writer(shards, { flushIntervalMs: 60_000, batchSize: 10, maxBacklog: 10_000 });
-  await writer.write(Array.from({ length: 10 }, (_, i) => msg(`k${i}`, { i })));
-  assert.equal(shards[0].seq, 10);
-  shards.forEach((s) => s.close());
+Deno.test("writer continues the shard's seq across restarts", async () => {
+  const { writer, dataDir } = await openWriter({ shardCount: 1 });
+  await writer.write([msg("a", {}), msg("b", {})]);
+  await writer.close();
+  const again = await openWriter({ shardCount: 1, dataDir });
+  assert.deepEqual(again.writer.seqs(), [2]);
+  await again.writer.write([msg("c", {})]);
+  assert.deepEqual(
+    rows(dataDir, 0, "SELECT key, _seq FROM orders ORDER BY _seq").map((r) => [r.key, r._seq]),
+    [
+      ["a", 1],
+      ["b", 2],
+      ["c", 3],
+    ],
+  );
+  await again.writer.close();
 });
 
 Deno.test("writer refuses writes past the backlog and queues none of them", async () => {
-  const dir = await Deno.makeTempDir();
-  const shards = openShards(dir, 1);
-  const writer = new Writer(shards, { flushIntervalMs: 50, batchSize: 1000, maxBacklog: 5 });
+  const { writer, dataDir } = await openWriter({ shardCount: 1, maxBacklog: 5 });
   const first = writer.write(Array.from({ length: 4 }, (_, i) => msg(`k${i}`, {})));
   await assert.rejects(writer.write([msg("x", {}), msg("y", {})]), BacklogError);
   await first;
-  const count = shards[0].db.prepare("SELECT count(*) AS n FROM orders").get();
-  assert.equal(count?.n, 4);
-  shards.forEach((s) => s.close());
+  assert.equal(rows(dataDir, 0, "SELECT count(*) AS n FROM orders")[0].n, 4);
+  await writer.close();
 });
 
 Deno.test("writer rejects the writes of a failed commit and stores none of them", async () => {
-  const dir = await Deno.makeTempDir();
-  const shards = openShards(dir, 1);
-  const writer = new Writer(shards, { flushIntervalMs: 5, batchSize: 1000, maxBacklog: 10_000 });
+  const { writer, dataDir } = await openWriter({ shardCount: 1, busyTimeoutMs: 50 });
   await writer.write([msg("kept", {})]);
   // Another connection holds the write lock past the busy timeout, so the commit fails.
-  shards[0].db.exec("PRAGMA busy_timeout = 50");
-  const other = new DatabaseSync(shardPath(dir, 0));
+  const other = new DatabaseSync(shardPath(dataDir, 0));
   other.exec("BEGIN IMMEDIATE");
   await assert.rejects(
     writer.write([msg("lost", {}), { ...msg("c", {}), topic: "customers" }]),
@@ -109,21 +124,33 @@ Deno.test("writer rejects the writes of a failed commit and stores none of them"
   );
   other.exec("ROLLBACK");
   other.close();
-  const keys = shards[0].db.prepare("SELECT key FROM orders UNION ALL SELECT key FROM customers")
-    .all();
+  const keys = rows(dataDir, 0, "SELECT key FROM orders UNION ALL SELECT key FROM customers");
   assert.deepEqual(keys.map((r) => r.key), ["kept"]);
-  assert.equal(shards[0].seq, 1);
-  shards.forEach((s) => s.close());
+  assert.deepEqual(writer.seqs(), [1]);
+  await writer.write([msg("after", {})]);
+  assert.deepEqual(writer.seqs(), [2]);
+  await writer.close();
+});
+
+Deno.test("writer expires rows older than a cutoff, in chunks", async () => {
+  const { writer, dataDir } = await openWriter({ shardCount: 1 });
+  await writer.write(Array.from({ length: 10 }, (_, i) => msg(`k${i}`, {}, "orders", i)));
+  assert.equal(await writer.expire(0, "orders", 7, 4), 4);
+  assert.equal(await writer.expire(0, "orders", 7, 4), 3);
+  assert.deepEqual(rows(dataDir, 0, "SELECT key FROM orders ORDER BY key").map((r) => r.key), [
+    "k7",
+    "k8",
+    "k9",
+  ]);
+  await writer.close();
 });
 
 Deno.test("readers see every shard's committed rows through one view per topic", async () => {
-  const dir = await Deno.makeTempDir();
-  const shards = openShards(dir, 4);
-  const writer = new Writer(shards, { flushIntervalMs: 5, batchSize: 1000, maxBacklog: 10_000 });
+  const { writer, dataDir } = await openWriter();
   const readers = await Readers.open({
-    dataDir: dir,
+    dataDir,
     shardCount: 4,
-    topics: ["orders", "customers"],
+    topics: TOPICS,
     busyTimeoutMs: 1000,
   }, 2);
   try {
@@ -142,6 +169,6 @@ Deno.test("readers see every shard's committed rows through one view per topic",
     );
   } finally {
     readers.close();
-    shards.forEach((s) => s.close());
+    await writer.close();
   }
 });

@@ -1,0 +1,67 @@
+/// <reference lib="deno.worker" />
+/**
+ * The single writer of one shard, in its own thread: commits (and their fsync) never
+ * block the thread that serves HTTP. Requests are handled strictly in order.
+ */
+import { type Row, Shard } from "./shard.ts";
+import type { Synchronous } from "./sqlite.ts";
+
+export type ShardRequest =
+  | {
+    op: "open";
+    id: number;
+    index: number;
+    path: string;
+    topics: string[];
+    synchronous: Synchronous;
+    busyTimeoutMs: number;
+  }
+  | { op: "apply"; id: number; rows: Row[] }
+  | { op: "expire"; id: number; topic: string; cutoff: number; limit: number }
+  | { op: "close"; id: number };
+
+/** A request without its id, as the writer makes it. */
+export type ShardCommand = ShardRequest extends infer R ? R extends unknown ? Omit<R, "id"> : never
+  : never;
+
+export interface ShardDone {
+  id: number;
+  seq: number;
+  commitMs?: number;
+  changes?: number;
+}
+
+export type ShardReply = ShardDone | { id: number; error: string };
+
+let shard: Shard | undefined;
+
+self.onmessage = (event: MessageEvent<ShardRequest>) => {
+  const request = event.data;
+  try {
+    switch (request.op) {
+      case "open":
+        shard = new Shard(request.index, request.path, request.topics, request);
+        return reply({ id: request.id, seq: shard.seq });
+      case "apply": {
+        const started = performance.now();
+        const seq = shard!.apply(request.rows);
+        return reply({ id: request.id, seq, commitMs: performance.now() - started });
+      }
+      case "expire":
+        return reply({
+          id: request.id,
+          seq: shard!.seq,
+          changes: shard!.expire(request.topic, request.cutoff, request.limit),
+        });
+      case "close":
+        shard?.close();
+        return reply({ id: request.id, seq: shard?.seq ?? 0 });
+    }
+  } catch (error) {
+    reply({ id: request.id, error: (error as Error).message });
+  }
+};
+
+function reply(message: ShardReply): void {
+  self.postMessage(message);
+}
