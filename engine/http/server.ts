@@ -56,7 +56,7 @@ export class HttpServer {
   }
 
   #handle(request: Request): Response | Promise<Response> {
-    const path = new URL(request.url).pathname;
+    const path = pathOf(request.url);
     const byMethod = this.#routes.get(path);
     if (!byMethod) return jsonError(404, `nothing is served at ${path}`);
     const handler = byMethod.get(request.method) ??
@@ -75,4 +75,16 @@ export class HttpServer {
     await this.#server?.shutdown();
     this.#server = undefined;
   }
+}
+
+/** The path of an absolute URL, without parsing all of it (this runs per request). */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  let end = url.length;
+  const query = url.indexOf("?", start);
+  if (query >= 0) end = query;
+  const hash = url.indexOf("#", start);
+  if (hash >= 0 && hash < end) end = hash;
+  return decodeURIComponent(url.slice(start, end));
 }

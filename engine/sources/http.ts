@@ -48,6 +48,8 @@ const NDJSON_TYPES = new Set([
   "application/x-jsonlines",
 ]);
 
+const UTF8 = new TextDecoder();
+
 /** A request that must be refused, with the status and one-line JSON error to send. */
 class Refusal {
   constructor(readonly status: number, readonly message: string, readonly extra = {}) {}
@@ -140,7 +142,7 @@ export class HttpSource implements Source {
     }
     const bytes = await readLimited(request, limit);
     if (!bytes) throw new Refusal(413, `body is over max_body (${limit} bytes)`);
-    return { text: new TextDecoder().decode(bytes), ndjson };
+    return { text: UTF8.decode(bytes), ndjson };
   }
 
   #parse(body: { text: string; ndjson: boolean }, request: Request): Message[] {

@@ -5,6 +5,7 @@
  * `flushInterval`. Batches grow with load, and a commit's fsync never blocks the
  * thread that serves HTTP.
  */
+import { setImmediate } from "node:timers";
 import type { Message } from "../types.ts";
 import { shardOf } from "./fnv.ts";
 import { type Row, shardPath } from "./shard.ts";
@@ -167,10 +168,10 @@ export class Writer {
     let batch = thread.pending;
     if (!batch) {
       batch = thread.pending = new PendingBatch();
-      // Gather what arrives in this turn of the event loop; the flush interval bounds
-      // the wait while the thread is busy with the previous commit.
+      // Gather what arrives in this turn of the event loop (every request read in this
+      // I/O phase); the flush interval bounds the wait while the thread is busy.
       thread.timer = setTimeout(() => this.#commit(thread), this.options.flushIntervalMs);
-      queueMicrotask(() => this.#commit(thread));
+      setImmediate(() => this.#commit(thread));
     }
     for (const message of messages) batch.messages.push(message);
     this.#backlog += messages.length;
@@ -220,7 +221,7 @@ export class Writer {
       thread.committing = false;
       if (thread.pending) {
         if (thread.pending.messages.length >= this.options.batchSize) this.#commit(thread);
-        else queueMicrotask(() => this.#commit(thread));
+        else setImmediate(() => this.#commit(thread));
       }
     });
   }
