@@ -1,10 +1,9 @@
 /** The `litejoin` command. */
 import { Command, CommanderError } from "@commander-js/extra-typings";
+import { VERSION } from "../engine/version.ts";
 import { EXIT } from "./exit.ts";
 import { run } from "./run.ts";
 import { validate } from "./validate.ts";
-
-export const VERSION = "0.1.0";
 
 export function program(): Command {
   const cli = new Command("litejoin")

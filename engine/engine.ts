@@ -21,6 +21,8 @@ import { EmittedState } from "./joins/emitted.ts";
 import { FullEvaluator } from "./joins/evaluator.ts";
 import { Joiner, type JoinTask } from "./joins/joiner.ts";
 import { type Clock, type Result, systemClock } from "./types.ts";
+import { ControlServer } from "./control/server.ts";
+import { serveEngineInfo } from "./control/methods.ts";
 
 export interface EngineOptions {
   clock?: Clock;
@@ -42,7 +44,7 @@ export { LayoutError };
 export class Engine {
   readonly sinks = new Map<string, SinkRunner>();
   readonly sources: Source[] = [];
-  readonly #startedAt: number;
+  readonly startedAt: number;
   #stopping: Promise<void> | undefined;
 
   private constructor(
@@ -57,8 +59,9 @@ export class Engine {
     readonly joiner: Joiner,
     readonly retention: Retention,
     readonly lock: Deno.FsFile,
+    readonly control: ControlServer,
   ) {
-    this.#startedAt = clock.now();
+    this.startedAt = clock.now();
   }
 
   /** Opens the data directory and starts every component; the engine is then serving. */
@@ -180,9 +183,11 @@ export class Engine {
         joiner,
         retention,
         lock,
+        new ControlServer(e.socket!, log.child("control")),
       );
       for (const [name, runner] of sinks) engine.sinks.set(name, runner);
       engine.#routes();
+      serveEngineInfo(engine.control, engine);
 
       const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics };
       for (const sourceConfig of config.sources) {
@@ -195,8 +200,12 @@ export class Engine {
         await source.start();
       }
       const address = await http.start(config.http.listen);
+      opened.push({ close: () => void http.stop() });
       log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
       retention.start(e.retention_interval);
+      await engine.control.start();
+      opened.push({ close: () => void engine.control.stop() });
+      log.child("control").info(`control socket at ${e.socket}`);
       return engine;
     } catch (error) {
       for (const resource of opened.reverse()) {
@@ -220,7 +229,7 @@ export class Engine {
       () =>
         this.#stopping ? Response.json({ status: "stopping" }, { status: 503 }) : Response.json({
           status: "ok",
-          uptime_seconds: Math.round((this.clock.now() - this.#startedAt) / 1000),
+          uptime_seconds: Math.round((this.clock.now() - this.startedAt) / 1000),
         }),
     );
     this.http.route("GET", "/metrics", () =>
@@ -240,6 +249,7 @@ export class Engine {
 
   async #stop(): Promise<void> {
     this.log.info("stopping: no new input; flushing batches and deliveries");
+    await this.control.stop();
     await Promise.allSettled(this.sources.map((s) => s.stop()));
     await this.http.stop();
     await this.retention.stop();

@@ -169,9 +169,12 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
   const dataDir = isAbsolute(parsed.engine.data_dir)
     ? parsed.engine.data_dir
     : join(base, parsed.engine.data_dir);
+  const socket = parsed.engine.socket
+    ? isAbsolute(parsed.engine.socket) ? parsed.engine.socket : join(base, parsed.engine.socket)
+    : join(dataDir, "litejoin.sock");
   return {
     ...parsed,
-    engine: { ...parsed.engine, data_dir: dataDir },
+    engine: { ...parsed.engine, data_dir: dataDir, socket },
     file,
     topicNames,
     joinSql,

@@ -49,6 +49,9 @@ export const engineSpec = object({
     "Uncommitted messages beyond which sources are told to back off (HTTP 503).",
   ),
   busy_timeout: duration().default(5000).describe("How long SQLite waits for a lock."),
+  socket: string().optional().describe(
+    "Path of the control socket (console, litejoin subcommands). Default: <data_dir>/litejoin.sock.",
+  ),
 });
 
 export const httpSpec = object({
