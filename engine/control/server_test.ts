@@ -25,8 +25,9 @@ async function withServer(fn: (server: ControlServer, path: string) => Promise<v
 }
 
 Deno.test("control socket is private to its owner (mode 0600)", () =>
-  withServer(async (_, path) => {
+  withServer((_, path) => {
     assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
+    return Promise.resolve();
   }));
 
 Deno.test("control socket answers requests by id, in any order", () =>
