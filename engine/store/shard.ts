@@ -20,8 +20,15 @@ export type Row = [
 ];
 
 interface TopicStatements {
-  upsert: StatementSync;
+  insert: StatementSync;
+  update: StatementSync;
   remove: StatementSync;
+}
+
+/** Per topic: rows stored now, and messages written since the shard was opened. */
+export interface TopicCount {
+  rows: number;
+  written: number;
 }
 
 /**
@@ -33,6 +40,8 @@ export class Shard {
   #seq: number;
   readonly #topics = new Map<string, TopicStatements>();
   readonly #saveSeq: StatementSync;
+  /** Kept exact by every write and delete, from one count at open: no scans afterwards. */
+  readonly counts = new Map<string, TopicCount>();
 
   constructor(
     readonly index: number,
@@ -49,13 +58,20 @@ export class Shard {
       INSERT OR IGNORE INTO _litejoin_shard (id, seq) VALUES (0, 0);`);
     for (const topic of topics) {
       this.db.exec(topicDdl(topic));
+      // Insert, or update the existing row: the two outcomes are told apart so that
+      // the row count stays exact without counting.
       this.#topics.set(topic, {
-        upsert: this.db.prepare(
-          `INSERT OR REPLACE INTO "${topic}" (key, payload, timestamp, _seq, _change)
-           VALUES (?, ?, ?, ?, ?)`,
+        insert: this.db.prepare(
+          `INSERT INTO "${topic}" (key, payload, timestamp, _seq, _change)
+           VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+        ),
+        update: this.db.prepare(
+          `UPDATE "${topic}" SET payload = ?, timestamp = ?, _seq = ?, _change = ? WHERE key = ?`,
         ),
         remove: this.db.prepare(`DELETE FROM "${topic}" WHERE key = ?`),
       });
+      const { n } = this.db.prepare(`SELECT count(*) AS n FROM "${topic}"`).get() as { n: number };
+      this.counts.set(topic, { rows: Number(n), written: 0 });
     }
     const row = this.db.prepare("SELECT seq FROM _litejoin_shard WHERE id = 0").get();
     this.#seq = Number(row?.seq ?? 0);
@@ -74,17 +90,30 @@ export class Shard {
    */
   apply(rows: readonly Row[]): number {
     let seq = this.#seq;
+    const changed = new Map<string, TopicCount>();
     transaction(this.db, () => {
       for (const [topic, key, payload, timestamp, change] of rows) {
         const statements = this.#topics.get(topic);
         if (!statements) throw new RangeError(`unknown topic "${topic}"`);
         seq++;
-        if (payload === null) statements.remove.run(key);
-        else statements.upsert.run(key, payload, timestamp, seq, change);
+        let delta = 0;
+        if (payload === null) delta = -Number(statements.remove.run(key).changes);
+        else if (statements.insert.run(key, payload, timestamp, seq, change).changes) delta = 1;
+        else statements.update.run(payload, timestamp, seq, change, key);
+        const tally = changed.get(topic);
+        if (tally) {
+          tally.rows += delta;
+          tally.written++;
+        } else changed.set(topic, { rows: delta, written: 1 });
       }
       this.#saveSeq.run(seq);
     });
     this.#seq = seq;
+    for (const [topic, tally] of changed) {
+      const count = this.counts.get(topic)!;
+      count.rows += tally.rows;
+      count.written += tally.written;
+    }
     return seq;
   }
 
@@ -94,6 +123,8 @@ export class Shard {
       `DELETE FROM "${topic}" WHERE rowid IN
          (SELECT rowid FROM "${topic}" WHERE timestamp < ? LIMIT ?)`,
     ).run(cutoff, limit);
+    const count = this.counts.get(topic);
+    if (count) count.rows -= Number(changes);
     return Number(changes);
   }
 

@@ -3,7 +3,7 @@
  * The single writer of one shard, in its own thread: commits (and their fsync) never
  * block the thread that serves HTTP. Requests are handled strictly in order.
  */
-import { type Row, Shard } from "./shard.ts";
+import { type Row, Shard, type TopicCount } from "./shard.ts";
 import type { Synchronous } from "./sqlite.ts";
 
 export type ShardRequest =
@@ -29,6 +29,8 @@ export interface ShardDone {
   seq: number;
   commitMs?: number;
   changes?: number;
+  /** Per topic, after this request: rows stored and messages written since open. */
+  counts?: Record<string, TopicCount>;
 }
 
 export type ShardReply = ShardDone | { id: number; error: string };
@@ -41,17 +43,23 @@ self.onmessage = (event: MessageEvent<ShardRequest>) => {
     switch (request.op) {
       case "open":
         shard = new Shard(request.index, request.path, request.topics, request);
-        return reply({ id: request.id, seq: shard.seq });
+        return reply({ id: request.id, seq: shard.seq, counts: Object.fromEntries(shard.counts) });
       case "apply": {
         const started = performance.now();
         const seq = shard!.apply(request.rows);
-        return reply({ id: request.id, seq, commitMs: performance.now() - started });
+        return reply({
+          id: request.id,
+          seq,
+          commitMs: performance.now() - started,
+          counts: Object.fromEntries(shard!.counts),
+        });
       }
       case "expire":
         return reply({
           id: request.id,
           seq: shard!.seq,
           changes: shard!.expire(request.topic, request.cutoff, request.limit),
+          counts: Object.fromEntries(shard!.counts),
         });
       case "close":
         shard?.close();
