@@ -24,6 +24,13 @@ export function program(): Command {
     .option("-c, --config <file>", "config file", "litejoin.yaml")
     .action((opts) => validate(opts));
 
+  cli.command("internal-sql-runner", { hidden: true })
+    .description("runs console SQL for the engine (started by the engine itself)")
+    .action(async () => {
+      const { runSqlChild } = await import("../engine/control/sql_child.ts");
+      await runSqlChild();
+    });
+
   return cli as unknown as Command;
 }
 

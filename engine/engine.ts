@@ -23,6 +23,7 @@ import { Joiner, type JoinTask } from "./joins/joiner.ts";
 import { type Clock, type Result, systemClock } from "./types.ts";
 import { ControlServer } from "./control/server.ts";
 import { serveEngineInfo } from "./control/methods.ts";
+import { serveConsole } from "./control/console.ts";
 
 export interface EngineOptions {
   clock?: Clock;
@@ -188,6 +189,7 @@ export class Engine {
       for (const [name, runner] of sinks) engine.sinks.set(name, runner);
       engine.#routes();
       serveEngineInfo(engine.control, engine);
+      serveConsole(engine.control, engine);
 
       const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics };
       for (const sourceConfig of config.sources) {

@@ -1,0 +1,329 @@
+/**
+ * The `stats` stream: per shard, topic, join, window and sink, what an operator watches.
+ * Every figure comes from counters the engine keeps anyway (metrics, the shards' row
+ * counts), read once per interval: a tick costs a few map lookups and two `stat` calls
+ * per shard, never a scan. Bytes per topic come from SQLite's `dbstat`, measured now
+ * and then on a reader thread at a cadence bounded by its own cost.
+ */
+import { bucketQuantile, type Metrics } from "../metrics.ts";
+import type { Logger } from "../log.ts";
+import type { Clock } from "../types.ts";
+import type { JoinHealth } from "../joins/joiner.ts";
+import type { TopicCount } from "../store/shard.ts";
+import { shardPath } from "../store/shard.ts";
+import type { ControlServer, ControlService } from "./server.ts";
+import { evaluatorHealth, sinkHealth, worst } from "./health.ts";
+import { Trail } from "./_trail.ts";
+import type {
+  DlqSummary,
+  JoinStats,
+  ShardStats,
+  SinkStats,
+  Stats,
+  TopicStats,
+  WindowStats,
+} from "./protocol.ts";
+
+export interface StatsDeps {
+  clock: Clock;
+  metrics: Metrics;
+  log: Logger;
+  control: ControlServer;
+  writer: { topicCounts(): Map<string, TopicCount>; readonly backlog: number };
+  readers: { all(sql: string): Promise<Record<string, unknown>[]> };
+  joiner: { health(): JoinHealth[] };
+  sinks: readonly { name: string; type: string; backlog(): number }[];
+  dataDir: string;
+  shardCount: number;
+  startedAt: number;
+  intervalMs: number;
+}
+
+/** Samples kept for "the last minute" and for sparklines. */
+const HISTORY = 60;
+/** Bytes are measured at most this often, and never more than 1% of the time. */
+const MEASURE_EVERY_MS = 30_000;
+const MEASURE_COST_FACTOR = 100;
+/** A `stats` call keeps byte measurements going this long without a subscriber. */
+const INTEREST_MS = 120_000;
+
+interface Measured {
+  bytes: number;
+  rows: number;
+}
+
+export class StatsCollector implements ControlService {
+  readonly #trail = new Trail(HISTORY);
+  readonly #history: number[][];
+  readonly #windows: (() => WindowStats[] | Promise<WindowStats[]>)[] = [];
+  readonly #files: { db: number; wal: number }[];
+  readonly #measured = new Map<string, Measured>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #ticking: Promise<void> | undefined;
+  #measuring: Promise<void> | undefined;
+  #lastTick: number;
+  #elapsed = 0;
+  #nextMeasure = 0;
+  #interestUntil = 0;
+  #dlqWarned = false;
+
+  constructor(readonly deps: StatsDeps) {
+    this.#history = Array.from({ length: deps.shardCount }, () => []);
+    this.#files = Array.from({ length: deps.shardCount }, () => ({ db: 0, wal: 0 }));
+    this.#lastTick = deps.clock.now();
+  }
+
+  /** Adds windows to the stats: `fn` reports each window's figures and health. */
+  addWindows(fn: () => WindowStats[] | Promise<WindowStats[]>): void {
+    this.#windows.push(fn);
+  }
+
+  start(): void {
+    if (this.#timer !== undefined) return;
+    this.#interestUntil = this.deps.clock.now() + INTEREST_MS;
+    void this.tick();
+    this.#timer = setInterval(() => void this.tick(), this.deps.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#ticking;
+    await this.#measuring;
+  }
+
+  /**
+   * Takes this interval's readings, and pushes a snapshot to subscribers of `stats`.
+   * Called by the timer; tests call it with a fake clock.
+   */
+  tick(): Promise<void> {
+    this.#ticking ??= this.#tick().finally(() => this.#ticking = undefined);
+    return this.#ticking;
+  }
+
+  async #tick(): Promise<void> {
+    const { metrics, clock, writer } = this.deps;
+    const now = clock.now();
+    this.#elapsed = Math.max(1, now - this.#lastTick);
+    this.#lastTick = now;
+    const messages = metrics.counter("litejoin_shard_messages_total", "");
+    const commits = metrics.counter("litejoin_shard_commits_total", "");
+    const commitTime = metrics.histogram("litejoin_shard_commit_seconds", "");
+    for (let i = 0; i < this.deps.shardCount; i++) {
+      const shard = String(i);
+      this.#trail.push(`shard.${i}`, [messages.get({ shard }), commits.get({ shard })]);
+      this.#trail.push(`shard.${i}.commit`, histogramSample(commitTime, { shard }));
+      const history = this.#history[i];
+      history.push(this.#perSecond(this.#trail.step(`shard.${i}`)[0]));
+      if (history.length > HISTORY) history.shift();
+    }
+    for (const [topic, count] of writer.topicCounts()) {
+      this.#trail.push(`topic.${topic}`, [count.written]);
+    }
+    const evaluations = metrics.counter("litejoin_join_evaluations_total", "");
+    const joinTime = metrics.histogram("litejoin_join_evaluation_seconds", "");
+    for (const join of this.deps.joiner.health()) {
+      this.#trail.push(`join.${join.name}`, [evaluations.get({ join: join.name })]);
+      this.#trail.push(`join.${join.name}.time`, histogramSample(joinTime, { join: join.name }));
+    }
+    const failed = metrics.counter("litejoin_sink_failed_total", "");
+    const retries = metrics.counter("litejoin_sink_retries_total", "");
+    const sendTime = metrics.histogram("litejoin_sink_send_seconds", "");
+    for (const { name } of this.deps.sinks) {
+      this.#trail.push(`sink.${name}`, [failed.get({ sink: name }), retries.get({ sink: name })]);
+      this.#trail.push(`sink.${name}.time`, histogramSample(sendTime, { sink: name }));
+    }
+    await this.#statFiles();
+    const subscribed = this.deps.control.subscribed("stats");
+    if (subscribed) this.#interestUntil = now + INTEREST_MS;
+    if (now < this.#interestUntil && now >= this.#nextMeasure) this.#measureBytes();
+    if (subscribed) this.deps.control.publish("stats", await this.snapshot());
+  }
+
+  #perSecond(delta: number): number {
+    return Math.round((delta * 1000 / this.#elapsed) * 10) / 10;
+  }
+
+  async #statFiles(): Promise<void> {
+    const size = (path: string) => Deno.stat(path).then((s) => s.size, () => 0);
+    await Promise.all(this.#files.map(async (file, i) => {
+      const path = shardPath(this.deps.dataDir, i);
+      [file.db, file.wal] = await Promise.all([size(path), size(`${path}-wal`)]);
+    }));
+  }
+
+  /** Measures bytes per topic with `dbstat` on a reader, in the background. */
+  #measureBytes(): void {
+    if (this.#measuring) return;
+    this.#measuring = (async () => {
+      const started = performance.now();
+      const totals = new Map<string, number>();
+      try {
+        for (let i = 0; i < this.deps.shardCount; i++) {
+          const rows = await this.deps.readers.all(
+            `SELECT m.tbl_name AS topic, sum(d.pgsize) AS bytes
+             FROM dbstat('s${i}', 1) AS d JOIN s${i}.sqlite_schema AS m ON m.name = d.name
+             GROUP BY m.tbl_name`,
+          );
+          for (const row of rows) {
+            const topic = String(row.topic);
+            totals.set(topic, (totals.get(topic) ?? 0) + Number(row.bytes));
+          }
+        }
+      } catch (error) {
+        this.deps.log.warn(`cannot measure topic sizes: ${(error as Error).message}`);
+        return;
+      } finally {
+        const cost = performance.now() - started;
+        this.#nextMeasure = this.deps.clock.now() +
+          Math.max(MEASURE_EVERY_MS, cost * MEASURE_COST_FACTOR);
+      }
+      const counts = this.deps.writer.topicCounts();
+      for (const [topic, count] of counts) {
+        this.#measured.set(topic, { bytes: totals.get(topic) ?? 0, rows: count.rows });
+      }
+    })().finally(() => this.#measuring = undefined);
+  }
+
+  /** Resolves once a byte measurement in progress (if any) has finished. */
+  async measured(): Promise<void> {
+    if (this.#measured.size === 0 && !this.#measuring) this.#measureBytes();
+    await this.#measuring;
+  }
+
+  /** The figures as of the last tick, with the DLQ and windows read now. */
+  async snapshot(): Promise<Stats> {
+    const { clock, metrics, writer } = this.deps;
+    const now = clock.now();
+    this.#interestUntil = Math.max(this.#interestUntil, now + INTEREST_MS);
+    const commitTime = metrics.histogram("litejoin_shard_commit_seconds", "");
+    const shards: ShardStats[] = this.#history.map((history, i) => ({
+      shard: i,
+      writes_per_s: history.at(-1) ?? 0,
+      history: [...history],
+      commits_per_s: this.#perSecond(this.#trail.step(`shard.${i}`, 2)[1]),
+      commit_ms_last: ms(commitTime.stats({ shard: String(i) }).last),
+      commit_ms_p99: recentP99(this.#trail.change(`shard.${i}.commit`), commitTime.buckets),
+      db_bytes: this.#files[i].db,
+      wal_bytes: this.#files[i].wal,
+    }));
+
+    const topics: TopicStats[] = [...writer.topicCounts()].map(([topic, count]) => {
+      const measured = this.#measured.get(topic);
+      let bytes: number | null = null;
+      if (measured) {
+        bytes = measured.rows > 0
+          ? Math.round(measured.bytes * count.rows / measured.rows)
+          : measured.bytes;
+      }
+      return {
+        topic,
+        rows: count.rows,
+        bytes,
+        rate_per_s: this.#perSecond(this.#trail.step(`topic.${topic}`)[0]),
+        written: count.written,
+      };
+    });
+
+    const evaluations = metrics.counter("litejoin_join_evaluations_total", "");
+    const errors = metrics.counter("litejoin_join_errors_total", "");
+    const joinTime = metrics.histogram("litejoin_join_evaluation_seconds", "");
+    const joins: JoinStats[] = this.deps.joiner.health().map((join) => {
+      const labels = { join: join.name };
+      const p99 = recentP99(this.#trail.change(`join.${join.name}.time`), joinTime.buckets);
+      return {
+        name: join.name,
+        mode: join.mode,
+        evaluations: evaluations.get(labels),
+        errors: errors.get(labels),
+        last_ms: ms(joinTime.stats(labels).last),
+        p99_ms: p99,
+        pending_keys: join.pendingKeys,
+        ...evaluatorHealth({ error: join.error, pending_keys: join.pendingKeys, p99_ms: p99 }),
+      };
+    });
+
+    const windows: WindowStats[] = [];
+    for (const fn of this.#windows) windows.push(...await fn());
+
+    const dlq = await this.#dlq();
+    const delivered = metrics.counter("litejoin_sink_delivered_total", "");
+    const failed = metrics.counter("litejoin_sink_failed_total", "");
+    const retries = metrics.counter("litejoin_sink_retries_total", "");
+    const sendTime = metrics.histogram("litejoin_sink_send_seconds", "");
+    const sinks: SinkStats[] = this.deps.sinks.map((sink) => {
+      const labels = { sink: sink.name };
+      const [failedRecently, retriesRecently] = this.#trail.change(`sink.${sink.name}`, 2);
+      const entry = dlq?.by_sink[sink.name];
+      const waiting = dlq ? { retrying: entry?.retrying ?? 0, dead: entry?.dead ?? 0 } : null;
+      const backlog = sink.backlog();
+      return {
+        name: sink.name,
+        type: sink.type,
+        delivered: delivered.get(labels),
+        failed: failed.get(labels),
+        retries: retries.get(labels),
+        backlog,
+        last_ms: ms(sendTime.stats(labels).last),
+        p99_ms: recentP99(this.#trail.change(`sink.${sink.name}.time`), sendTime.buckets),
+        dlq_depth: waiting ? waiting.retrying + waiting.dead : null,
+        dlq_oldest: entry?.oldest_failed_at ?? null,
+        ...sinkHealth({
+          failedRecently,
+          retriesRecently,
+          backlog,
+          dlq: waiting && { ...waiting, oldest_failed_at: entry?.oldest_failed_at ?? null },
+          now,
+        }),
+      };
+    });
+
+    return {
+      at: now,
+      uptime_seconds: Math.round((now - this.deps.startedAt) / 1000),
+      interval_ms: this.deps.intervalMs,
+      backlog: writer.backlog,
+      shards,
+      topics,
+      joins,
+      windows,
+      sinks,
+      dlq,
+      status: worst([...joins, ...windows, ...sinks].map((c) => c.status)),
+    };
+  }
+
+  async #dlq(): Promise<DlqSummary | null> {
+    const { control, log } = this.deps;
+    if (!control.serves("dlq.stats")) return null;
+    try {
+      return await control.call<DlqSummary>("dlq.stats");
+    } catch (error) {
+      if (!this.#dlqWarned) log.warn(`cannot read DLQ stats: ${(error as Error).message}`);
+      this.#dlqWarned = true;
+      return null;
+    }
+  }
+}
+
+function ms(seconds: number): number {
+  return Math.round(seconds * 1000 * 100) / 100;
+}
+
+/** [count, ...cumulative bucket counts] of one histogram series. */
+function histogramSample(
+  histogram: {
+    counts(l: Record<string, string>): number[];
+    stats(l: Record<string, string>): { count: number };
+  },
+  labels: Record<string, string>,
+): number[] {
+  return [histogram.stats(labels).count, ...histogram.counts(labels)];
+}
+
+/** p99 in ms over the trail's window of a histogram sample change ([count, ...counts]). */
+function recentP99(change: number[], buckets: readonly number[]): number {
+  const [count, ...counts] = change;
+  const p99 = bucketQuantile(buckets, counts, count ?? 0, 0.99);
+  return Number.isFinite(p99) ? ms(p99) : ms(buckets[buckets.length - 1]);
+}
