@@ -4,6 +4,8 @@ import { VERSION } from "../engine/version.ts";
 import { EXIT } from "./exit.ts";
 import { run } from "./run.ts";
 import { validate } from "./validate.ts";
+import { status } from "./status.ts";
+import { tui } from "./tui.ts";
 
 export function program(): Command {
   const cli = new Command("litejoin")
@@ -23,6 +25,21 @@ export function program(): Command {
     .description("check a config file, including every join's SQL, without starting anything")
     .option("-c, --config <file>", "config file", "litejoin.yaml")
     .action((opts) => validate(opts));
+
+  cli.command("tui")
+    .description("the operations console: attaches to a running engine over its control socket")
+    .option("-c, --config <file>", "config file naming the socket (engine.socket)", "litejoin.yaml")
+    .option("--socket <path>", "control socket to attach to (instead of the config's)")
+    .option("--no-alt-screen", "draw on the normal screen instead of the alternate one")
+    .option("--no-color", "no colours (also when NO_COLOR is set)")
+    .action((opts) => tui(opts));
+
+  cli.command("status")
+    .description("print the engine's health once: shards, topics, joins, windows, sinks, DLQ")
+    .option("-c, --config <file>", "config file naming the socket (engine.socket)", "litejoin.yaml")
+    .option("--socket <path>", "control socket to ask (instead of the config's)")
+    .option("--json", "one JSON object {info, stats} instead of text")
+    .action((opts) => status(opts));
 
   cli.command("internal-sql-runner", { hidden: true })
     .description("runs console SQL for the engine (started by the engine itself)")

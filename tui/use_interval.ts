@@ -1,0 +1,18 @@
+/** Calls `fn` every `ms` while `active`, and once at once when it becomes active. */
+import { useEffect, useRef } from "react";
+
+export function useInterval(
+  fn: () => void,
+  ms: number,
+  active: boolean,
+  key: unknown = null,
+): void {
+  const latest = useRef(fn);
+  latest.current = fn;
+  useEffect(() => {
+    if (!active) return;
+    latest.current();
+    const timer = setInterval(() => latest.current(), ms);
+    return () => clearInterval(timer);
+  }, [active, ms, key]);
+}
