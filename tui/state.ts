@@ -247,6 +247,18 @@ function onFilterKey(s: UiState, k: Key): Step {
 }
 
 function onSqlKey(s: UiState, k: Key, ctx: Context): Step {
+  // Typed text and Enter can come in one chunk (fast typing, a paste): each line break
+  // acts as an Enter, so a pasted query that ends with ";" and a new line runs.
+  if (!k.return && printable(k) && /[\r\n]/.test(k.input) && k.input.length > 1) {
+    let step: Step = [s, []];
+    for (const part of k.input.split(/(\r\n|\r|\n)/)) {
+      if (!part) continue;
+      const key: Key = /^[\r\n]/.test(part) ? { input: "\r", return: true } : { input: part };
+      const [next, effects] = onSqlKey(step[0], key, ctx);
+      step = [next, [...step[1], ...effects]];
+    }
+    return step;
+  }
   const sql = s.sql;
   const set = (patch: Partial<UiState["sql"]>): Step => [{ ...s, sql: { ...sql, ...patch } }, []];
   const lastTop = Math.max(0, (sql.result?.rows.length ?? 0) - ctx.tableRows);
