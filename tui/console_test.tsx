@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { render } from "ink-testing-library";
 import { Console } from "./console.tsx";
+import { allocate } from "./dashboard.tsx";
 import { entries, FakeLink, KEY, NOW, press, stats, tick } from "./_fixtures.ts";
 import type { SqlResult, TailResult } from "../engine/control/protocol.ts";
 
@@ -292,4 +293,10 @@ Deno.test("the header says when the engine is down and why, and recovers when it
   assert.match(frame(lastFrame)[0], /● connected$/);
   unmount();
   await tick();
+});
+
+Deno.test("dashboard sections share the lines: each gets its header and a row, then the rest in turn", () => {
+  assert.deepEqual(allocate([5, 4, 3], 20), [5, 4, 3]);
+  assert.deepEqual(allocate([11, 30, 6], 15), [5, 5, 5]);
+  assert.deepEqual(allocate([3, 30, 2], 12), [3, 7, 2]);
 });
