@@ -3,7 +3,7 @@
  * reducer events and effects into requests, and hands plain props to the views.
  */
 import { Box, useApp, useInput } from "ink";
-import { useEffect, useRef } from "react";
+import { useEffect, useMemo, useRef } from "react";
 import type { DlqEntry, SqlResult, TailResult } from "../engine/control/protocol.ts";
 import type { Link } from "./link.ts";
 import { useLink } from "./use_link.ts";
@@ -62,7 +62,7 @@ export function Console(props: ConsoleProps) {
   const fetchTail = () => {
     const topic = current.current.tail.topic;
     if (!topic || current.current.tail.paused) return;
-    link.request<TailResult>("tail", { topic, limit: props.tailRows ?? 200 }).then(
+    link.request<TailResult>("tail", { topic, limit: props.tailRows ?? 100 }).then(
       (data) => dispatch({ type: "tail.data", data }),
       (error) => dispatch({ type: "tail.error", topic, message: (error as Error).message }),
     );
@@ -149,8 +149,8 @@ export function Console(props: ConsoleProps) {
 
   const stats = engine.stats;
   const filter = filterOf(ui, ui.view);
-  const messages = visibleMessages(ui);
-  const entries = visibleEntries(ui);
+  const messages = useMemo(() => visibleMessages(ui), [ui.tail.data, filter]);
+  const entries = useMemo(() => visibleEntries(ui), [ui.dlq.entries, filter]);
   let view;
   if (ui.help) view = <Help width={width} height={body} />;
   else if (ui.view === "dashboard") {

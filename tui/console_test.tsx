@@ -172,7 +172,7 @@ Deno.test("the tail view lists topics, tails one with a filter, and shows a mess
   assert.match(frame(lastFrame).join("\n"), />customers/);
   await press(stdin, KEY.down, KEY.enter);
   await tick();
-  assert.deepEqual(link.requests[0], { method: "tail", params: { topic: "orders", limit: 200 } });
+  assert.deepEqual(link.requests[0], { method: "tail", params: { topic: "orders", limit: 100 } });
   let text = frame(lastFrame).join("\n");
   assert.match(
     text,

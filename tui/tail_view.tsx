@@ -1,5 +1,6 @@
 /** Tail: pick a topic, then watch its newest messages; Enter shows one in full. */
 import { Box, Text } from "ink";
+import { useMemo } from "react";
 import type { TailMessage, TailResult, TopicStats } from "../engine/control/protocol.ts";
 import { clockTime, compactJson, count, fit, grouped } from "./format.ts";
 import { layout, Table } from "./table.tsx";
@@ -21,7 +22,11 @@ export interface TailViewProps {
 }
 
 export function TailView(props: TailViewProps) {
-  const { topic, width, height } = props;
+  const { topic, width, height, messages } = props;
+  const rows = useMemo(
+    () => messages.map((m) => [clockTime(m.timestamp), m.key, compactJson(m.payload)]),
+    [messages],
+  );
   if (topic === null) return <TopicList {...props} />;
   const stats = props.topicStats.find((t) => t.topic === topic);
   const title = [
@@ -47,11 +52,7 @@ export function TailView(props: TailViewProps) {
               { title: "KEY", width: Math.min(24, Math.max(8, Math.floor(width / 5))) },
               { title: "PAYLOAD", width: 0 },
             ], width)}
-            rows={props.messages.map((m) => [
-              clockTime(m.timestamp),
-              m.key,
-              compactJson(m.payload),
-            ])}
+            rows={rows}
             selected={props.selected}
             height={height - 1 - (props.error ? 1 : 0)}
             empty={props.data

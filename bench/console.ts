@@ -1,0 +1,163 @@
+/**
+ * What an attached console costs ingest: HTTP batched ingest throughput with no console,
+ * with `litejoin tui` on its dashboard, and with it tailing the ingested topic, in
+ * alternating phases of one run. The console is the real one, in a tmux terminal, so
+ * its own CPU competes with the engine's as it would on a server. Besides throughput, it
+ * reports CPU time per row (engine, plus console when attached), which other load on a
+ * shared machine disturbs much less than throughput. Prints one JSON line.
+ *
+ *   deno run -A bench/console.ts [--seconds 5] [--rounds 3] [--batch 500]
+ */
+import { parseArgs } from "node:util";
+import { spawnEngine } from "../tests/_process.ts";
+import { CLI } from "../tests/_helpers.ts";
+import { Tmux } from "../tests/_tmux.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    seconds: { type: "string", default: "5" },
+    rounds: { type: "string", default: "4" },
+    batch: { type: "string", default: "500" },
+  },
+});
+const SECONDS = Number(values.seconds);
+const ROUNDS = Number(values.rounds);
+const BATCH = Number(values.batch);
+
+type Condition = "none" | "dashboard" | "tail";
+
+const dir = await Deno.makeTempDir({ prefix: "litejoin-bench-console-" });
+await Deno.writeTextFile(
+  `${dir}/litejoin.yaml`,
+  `engine: { data_dir: ./data, shard_count: 4 }
+http: { listen: "127.0.0.1:0" }
+sources:
+  - { name: orders_in, type: http, path: /ingest/orders, topic: orders, key: id, max_body: 16MiB }
+`,
+);
+
+let next = 0;
+const body = () =>
+  JSON.stringify(
+    Array.from({ length: BATCH }, () => {
+      const i = next++;
+      return { id: `order-${i}`, customer_id: `c-${i % 10_000}`, amount: i % 500, status: "paid" };
+    }),
+  );
+
+/** CPU milliseconds (user + system) a process has used so far. */
+function cpuMs(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+}
+
+/** Rows per second accepted from 4 concurrent clients over `seconds`, and the rows. */
+async function ingest(url: string, seconds: number): Promise<{ rate: number; rows: number }> {
+  let rows = 0;
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (performance.now() < end) {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: body(),
+      });
+      await response.body?.cancel();
+      if (response.status === 202) rows += BATCH;
+    }
+  }));
+  return { rate: rows / ((performance.now() - started) / 1000), rows };
+}
+
+async function openConsole(socket: string, condition: Condition): Promise<Tmux> {
+  const t = await Tmux.start(["deno", "run", "-A", CLI, "tui", "--socket", socket], {
+    cols: 100,
+    rows: 30,
+  });
+  await t.waitForText(/orders +[\d,]+ /, 30_000);
+  await t.waitForRawMode();
+  if (condition === "tail") {
+    await t.sendKeys("3");
+    await t.waitForText(/Choose a topic/);
+    await t.sendKeys("Enter");
+    await t.waitForText(/TAIL orders/);
+  }
+  return t;
+}
+
+const engine = await spawnEngine(dir);
+const socket = `${dir}/data/litejoin.sock`;
+const url = `${engine.url}/ingest/orders`;
+const rates: Record<Condition, number[]> = { none: [], dashboard: [], tail: [] };
+/** CPU ms per 1000 rows: the engine's, and the console's. */
+const cpu: Record<Condition, { engine: number; console: number; rows: number }> = {
+  none: { engine: 0, console: 0, rows: 0 },
+  dashboard: { engine: 0, console: 0, rows: 0 },
+  tail: { engine: 0, console: 0, rows: 0 },
+};
+try {
+  await ingest(url, 2); // warm up the engine and the connections
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const condition of ["none", "dashboard", "tail"] as Condition[]) {
+      const console = condition === "none" ? undefined : await openConsole(socket, condition);
+      try {
+        const engineBefore = cpuMs(engine.child.pid);
+        const consoleBefore = console ? cpuMs(console.pid) : 0;
+        const { rate, rows } = await ingest(url, SECONDS);
+        rates[condition].push(rate);
+        cpu[condition].engine += cpuMs(engine.child.pid) - engineBefore;
+        cpu[condition].console += console ? cpuMs(console.pid) - consoleBefore : 0;
+        cpu[condition].rows += rows;
+      } finally {
+        if (console) {
+          await console.sendKeys("q");
+          await console.waitForExit().catch(() => {});
+          await console.kill();
+        }
+      }
+    }
+  }
+} finally {
+  engine.child.kill("SIGTERM");
+  await engine.exited;
+  await Deno.remove(dir, { recursive: true });
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const none = mean(rates.none);
+const cost = (c: Condition) => Number((1 - mean(rates[c]) / none).toFixed(3));
+const perKRow = (c: Condition) => ({
+  engine: Number((cpu[c].engine / cpu[c].rows * 1000).toFixed(2)),
+  console: Number((cpu[c].console / cpu[c].rows * 1000).toFixed(2)),
+});
+const cpuCost = (c: Condition) => {
+  const base = cpu.none.engine / cpu.none.rows;
+  return Number(((cpu[c].engine + cpu[c].console) / cpu[c].rows / base - 1).toFixed(3));
+};
+console.log(JSON.stringify({
+  bench: "console",
+  seconds_per_phase: SECONDS,
+  rounds: ROUNDS,
+  batch: BATCH,
+  console: "litejoin tui in tmux, 100x30",
+  rows_per_s: {
+    none: Math.round(none),
+    dashboard: Math.round(mean(rates.dashboard)),
+    tail: Math.round(mean(rates.tail)),
+  },
+  phases_rows_per_s: Object.fromEntries(
+    Object.entries(rates).map(([k, v]) => [k, v.map(Math.round)]),
+  ),
+  cost_dashboard: cost("dashboard"),
+  cost_tail: cost("tail"),
+  cpu_ms_per_1k_rows: {
+    none: perKRow("none"),
+    dashboard: perKRow("dashboard"),
+    tail: perKRow("tail"),
+  },
+  cpu_cost_dashboard: cpuCost("dashboard"),
+  cpu_cost_tail: cpuCost("tail"),
+  target: { max_cost: 0.05 },
+}));
