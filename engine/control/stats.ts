@@ -2,8 +2,9 @@
  * The `stats` stream: per shard, topic, join, window and sink, what an operator watches.
  * Every figure comes from counters the engine keeps anyway (metrics, the shards' row
  * counts), read once per interval: a tick costs a few map lookups and two `stat` calls
- * per shard, never a scan. Bytes per topic come from SQLite's `dbstat`, measured now
- * and then on a reader thread at a cadence bounded by its own cost.
+ * per shard, never a scan. Bytes per topic come from SQLite's `dbstat`, measured on a
+ * reader thread only while someone watches (a subscriber, or a `stats` call in the last
+ * two minutes), at a cadence bounded by its own cost.
  */
 import { bucketQuantile, type Metrics } from "../metrics.ts";
 import type { Logger } from "../log.ts";
@@ -80,7 +81,6 @@ export class StatsCollector implements ControlService {
 
   start(): void {
     if (this.#timer !== undefined) return;
-    this.#interestUntil = this.deps.clock.now() + INTEREST_MS;
     void this.tick();
     this.#timer = setInterval(() => void this.tick(), this.deps.intervalMs);
   }
