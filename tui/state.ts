@@ -194,6 +194,17 @@ export function reduce(s: UiState, event: Event, ctx: Context): Step {
 }
 
 function onKey(s: UiState, k: Key, ctx: Context): Step {
+  // Keys typed quickly, or pasted, can come as one chunk ("2SELECT 1;\r"): apply them one
+  // by one, since the first may change what the rest mean. A line break is an Enter.
+  if (k.input.length > 1 && !k.ctrl && !k.meta && !k.escape) {
+    let step: Step = [s, []];
+    for (const ch of k.input.replace(/\r\n/g, "\r")) {
+      const key: Key = ch === "\r" || ch === "\n" ? { input: "\r", return: true } : { input: ch };
+      const [next, effects] = onKey(step[0], key, ctx);
+      step = [next, [...step[1], ...effects]];
+    }
+    return step;
+  }
   if (k.ctrl && k.input === "c") {
     if (s.view === "sql" && s.sql.running) {
       return [{ ...s, message: "cancelling the query…" }, [{
@@ -247,18 +258,6 @@ function onFilterKey(s: UiState, k: Key): Step {
 }
 
 function onSqlKey(s: UiState, k: Key, ctx: Context): Step {
-  // Typed text and Enter can come in one chunk (fast typing, a paste): each line break
-  // acts as an Enter, so a pasted query that ends with ";" and a new line runs.
-  if (!k.return && printable(k) && /[\r\n]/.test(k.input) && k.input.length > 1) {
-    let step: Step = [s, []];
-    for (const part of k.input.split(/(\r\n|\r|\n)/)) {
-      if (!part) continue;
-      const key: Key = /^[\r\n]/.test(part) ? { input: "\r", return: true } : { input: part };
-      const [next, effects] = onSqlKey(step[0], key, ctx);
-      step = [next, [...step[1], ...effects]];
-    }
-    return step;
-  }
   const sql = s.sql;
   const set = (patch: Partial<UiState["sql"]>): Step => [{ ...s, sql: { ...sql, ...patch } }, []];
   const lastTop = Math.max(0, (sql.result?.rows.length ?? 0) - ctx.tableRows);

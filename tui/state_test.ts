@@ -99,3 +99,11 @@ Deno.test("/ filters the view it is typed in, and selection stays within what is
   assert.equal(s.tail.topic, "orders");
   assert.deepEqual(effects, [{ type: "tail.fetch" }]);
 });
+
+Deno.test("keys that arrive in one chunk apply one by one: a view switch, then text", () => {
+  const [s, effects] = keys(initialState, "2SELECT 1;\r");
+  assert.equal(s.view, "sql");
+  assert.deepEqual(effects, [{ type: "sql.run", id: "console-1", sql: "SELECT 1;" }]);
+  const [filtered] = keys(initialState, "/ord\r");
+  assert.deepEqual([filtered.filters.dashboard, filtered.filterDraft], ["ord", null]);
+});
