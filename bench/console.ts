@@ -4,9 +4,11 @@
  * alternating phases of one run. The console is the real one, in a tmux terminal, so
  * its own CPU competes with the engine's as it would on a server. Besides throughput, it
  * reports CPU time per row (engine, plus console when attached), which other load on a
- * shared machine disturbs much less than throughput. Prints one JSON line.
+ * shared machine disturbs much less than throughput. Throughput cost is the median over
+ * rounds of each round's ratio, so that drift in the machine's load cancels within a round.
+ * Prints one JSON line.
  *
- *   deno run -A bench/console.ts [--seconds 5] [--rounds 3] [--batch 500]
+ *   deno run -A bench/console.ts [--seconds 4] [--rounds 6] [--batch 500]
  */
 import { parseArgs } from "node:util";
 import { spawnEngine } from "../tests/_process.ts";
@@ -16,8 +18,8 @@ import { Tmux } from "../tests/_tmux.ts";
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    seconds: { type: "string", default: "5" },
-    rounds: { type: "string", default: "4" },
+    seconds: { type: "string", default: "4" },
+    rounds: { type: "string", default: "6" },
     batch: { type: "string", default: "500" },
   },
 });
@@ -100,7 +102,10 @@ const cpu: Record<Condition, { engine: number; console: number; rows: number }> 
 try {
   await ingest(url, 2); // warm up the engine and the connections
   for (let round = 0; round < ROUNDS; round++) {
-    for (const condition of ["none", "dashboard", "tail"] as Condition[]) {
+    // none, dashboard, tail, then the reverse: a steady drift in the machine's load
+    // favours no condition over two rounds.
+    const order: Condition[] = ["none", "dashboard", "tail"];
+    for (const condition of round % 2 ? order.reverse() : order) {
       const console = condition === "none" ? undefined : await openConsole(socket, condition);
       try {
         const engineBefore = cpuMs(engine.child.pid);
@@ -126,8 +131,15 @@ try {
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 const none = mean(rates.none);
-const cost = (c: Condition) => Number((1 - mean(rates[c]) / none).toFixed(3));
+/** 1 - the median over rounds of (rate with the console / rate without, in the same round). */
+const cost = (c: Condition) =>
+  Number((1 - median(rates[c].map((rate, round) => rate / rates.none[round]))).toFixed(3));
 const perKRow = (c: Condition) => ({
   engine: Number((cpu[c].engine / cpu[c].rows * 1000).toFixed(2)),
   console: Number((cpu[c].console / cpu[c].rows * 1000).toFixed(2)),
