@@ -149,7 +149,7 @@ export interface SqlResult {
 export interface TailMessage {
   key: string;
   timestamp: number;
-  /** The payload as stored (JSON text). */
+  /** The payload as stored (JSON text), cut after 16 KiB with a note of its length. */
   payload: string;
   change: string | null;
   shard: number;

@@ -40,8 +40,10 @@ export interface StatsDeps {
   intervalMs: number;
 }
 
-/** Samples kept for "the last minute" and for sparklines. */
+/** Intervals kept for sparklines. */
 const HISTORY = 60;
+/** What "recent" means for failures, retries and p99 latencies. */
+const RECENT_MS = 60_000;
 /** Bytes are measured at most this often, and never more than 1% of the time. */
 const MEASURE_EVERY_MS = 30_000;
 const MEASURE_COST_FACTOR = 100;
@@ -54,7 +56,7 @@ interface Measured {
 }
 
 export class StatsCollector implements ControlService {
-  readonly #trail = new Trail(HISTORY);
+  readonly #trail: Trail;
   readonly #history: number[][];
   readonly #windows: (() => WindowStats[] | Promise<WindowStats[]>)[] = [];
   readonly #files: { db: number; wal: number }[];
@@ -69,6 +71,7 @@ export class StatsCollector implements ControlService {
   #dlqWarned = false;
 
   constructor(readonly deps: StatsDeps) {
+    this.#trail = new Trail(Math.max(1, Math.round(RECENT_MS / deps.intervalMs)));
     this.#history = Array.from({ length: deps.shardCount }, () => []);
     this.#files = Array.from({ length: deps.shardCount }, () => ({ db: 0, wal: 0 }));
     this.#lastTick = deps.clock.now();
@@ -185,10 +188,18 @@ export class StatsCollector implements ControlService {
     })().finally(() => this.#measuring = undefined);
   }
 
-  /** Resolves once a byte measurement in progress (if any) has finished. */
-  async measured(): Promise<void> {
+  /**
+   * Resolves once topic bytes are measured (starting a measurement if none was made),
+   * or after `waitMs`, whichever comes first.
+   */
+  async measured(waitMs = 2000): Promise<void> {
     if (this.#measured.size === 0 && !this.#measuring) this.#measureBytes();
-    await this.#measuring;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#measuring,
+      new Promise((resolve) => timer = setTimeout(resolve, waitMs)),
+    ]);
+    clearTimeout(timer);
   }
 
   /** The figures as of the last tick, with the DLQ and windows read now. */

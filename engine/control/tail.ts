@@ -4,6 +4,8 @@ import { ControlError, type ControlServer } from "./server.ts";
 import type { TailMessage, TailResult } from "./protocol.ts";
 
 export const MAX_TAIL = 500;
+/** Longer payloads are cut, so that a tail of large messages stays a small reply. */
+export const MAX_PAYLOAD = 16 * 1024;
 
 export interface TailDeps {
   readers: { all(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]> };
@@ -23,13 +25,18 @@ export async function tail(deps: TailDeps, topic: string, limit: number): Promis
         `SELECT key, payload, timestamp, _change FROM s${shard}."${topic}"
          ORDER BY timestamp DESC, _seq DESC LIMIT ?`,
         [limit],
-      )).map((row): TailMessage => ({
-        key: String(row.key),
-        timestamp: Number(row.timestamp),
-        payload: String(row.payload),
-        change: row._change === null ? null : String(row._change),
-        shard,
-      }))),
+      )).map((row): TailMessage => {
+        const payload = String(row.payload);
+        return {
+          key: String(row.key),
+          timestamp: Number(row.timestamp),
+          payload: payload.length > MAX_PAYLOAD
+            ? `${payload.slice(0, MAX_PAYLOAD)}… (${payload.length} characters)`
+            : payload,
+          change: row._change === null ? null : String(row._change),
+          shard,
+        };
+      })),
   );
   const messages = perShard.flat().sort((a, b) => b.timestamp - a.timestamp).slice(0, limit);
   return { topic, rows: deps.counts().get(topic)?.rows ?? 0, messages };

@@ -26,6 +26,13 @@ sources:
     assert.deepEqual(JSON.parse(result.messages[0].payload), { id: "o-3", n: 33 });
     assert.equal(result.messages[0].timestamp, clock.t);
     assert.ok(new Set(result.messages.map((m) => m.shard)).size > 1, "from several shards");
+    clock.t += 1000;
+    await t.post("/in", { id: "big", text: "x".repeat(100_000) });
+    const [big] =
+      (await client.request<TailResult>("tail", { topic: "orders", limit: 1 })).messages;
+    assert.equal(big.key, "big");
+    const stored = JSON.stringify({ id: "big", text: "x".repeat(100_000) });
+    assert.equal(big.payload, `${stored.slice(0, 16 * 1024)}… (${stored.length} characters)`);
     await assert.rejects(
       client.request("tail", { topic: "ordrs" }),
       (e) =>
