@@ -5,7 +5,7 @@ import { fit } from "./format.ts";
 const HELP: [string, string][] = [
   ["Everywhere", ""],
   ["1 2 3 4, Tab", "Dashboard, SQL, Tail, DLQ (Shift+Tab goes back)"],
-  ["/", "filter the table (Enter applies, Esc cancels; Esc again clears)"],
+  ["/", "filter the table (Enter applies; Esc cancels, then clears)"],
   ["?", "this help"],
   ["q, Ctrl+C", "quit (in SQL, Ctrl+C first cancels a running query)"],
   ["SQL", ""],
@@ -14,14 +14,14 @@ const HELP: [string, string][] = [
   ["↑ ↓", "earlier and later queries"],
   ["PgUp PgDn Home End", "scroll the result rows"],
   ["← →", "scroll the result columns"],
-  ["Esc", "clear the prompt; on an empty prompt, back to the dashboard"],
+  ["Esc", "clear the prompt, or go back when it is empty"],
   ["Tail", ""],
   ["↑ ↓, Enter", "choose a topic; in a topic, show a message in full"],
   ["p", "pause and resume the refresh"],
   ["Esc", "back to the topics"],
   ["DLQ", ""],
-  ["r / R", "replay the entry / every waiting entry of its sink (asks first)"],
-  ["x / X", "purge the entry / every dead entry of its sink (asks first)"],
+  ["r / R", "replay the entry / all waiting entries of its sink (asks y/N)"],
+  ["x / X", "purge the entry / all dead entries of its sink (asks y/N)"],
   ["s", "show all, retrying, dead or delivered entries"],
   ["Enter", "show an entry in full"],
 ];
@@ -34,8 +34,8 @@ export function Help({ width, height }: { width: number; height: number }) {
           ? (
             <Text key={i} wrap="truncate">
               {"  "}
-              <Text bold>{fit(keys, 20)}</Text>
-              {" " + fit(what, Math.max(1, width - 23))}
+              <Text bold>{fit(keys, 18)}</Text>
+              {" " + fit(what, Math.max(1, width - 21))}
             </Text>
           )
           : <Text key={i} bold color="cyan">{keys}</Text>

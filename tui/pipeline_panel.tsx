@@ -16,10 +16,11 @@ export interface PipelinePanelProps {
 export function PipelinePanel(
   { joins, windows, sinks, width, height, filter }: PipelinePanelProps,
 ) {
+  const longest = Math.max(0, ...[...joins, ...windows, ...sinks].map((c) => c.name.length));
   const columns = layout([
     { title: "HEALTH", width: 6 },
     { title: "KIND", width: 4 },
-    { title: "NAME", width: 16 },
+    { title: "NAME", width: Math.max(8, Math.min(20, longest)) },
     { title: "ACTIVITY", width: 11, align: "right" },
     { title: "P99", width: 6, align: "right" },
     { title: "REASON", width: 0 },

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { startEngine, waitFor } from "../../tests/_helpers.ts";
 import { ControlClient, RemoteError } from "./client.ts";
 import type { SqlResult } from "./protocol.ts";
+import { sqlRunnerCommand } from "./sql_runner.ts";
 
 const RUNAWAY =
   "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
@@ -118,3 +119,17 @@ Deno.test("sql.cancel stops a running query, and so does the client going away",
     assert.equal(await abandoned, "closed");
     await waitFor("the abandoned query's process to end", () => !sqlProcesses().includes(second));
   }));
+
+Deno.test("query processes start the CLI's hidden internal-sql-runner: through deno run from source, the binary itself once compiled", () => {
+  const { command, args } = sqlRunnerCommand();
+  assert.equal(command, Deno.execPath());
+  const root = new URL("../../", import.meta.url).pathname;
+  assert.deepEqual(args, [
+    "run",
+    "-A",
+    "--no-prompt",
+    `--config=${root}deno.json`,
+    `${root}cli/main.ts`,
+    "internal-sql-runner",
+  ]);
+});
