@@ -116,10 +116,10 @@ for (const [cols, rows] of [[100, 30], [80, 24]]) {
       screen = await t.waitForText(/error: /);
       assert.match(screen, /error: read-only console: DELETE from orders not allowed/);
 
-      const before = loader.state.accepted;
       await t.sendText(RUNAWAY);
       await t.sendKeys("Enter");
       await t.waitForText(/running… \(Ctrl\+C cancels\)/);
+      const before = loader.state.accepted; // the query is running from here on
       if (cols === 80) {
         await waitFor("ingest during the query", () => loader.state.accepted > before + 3);
         await t.sendKeys("C-c");
