@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { spawnEngine } from "../tests/_process.ts";
 import { CLI } from "../tests/_helpers.ts";
 import { Tmux } from "../tests/_tmux.ts";
+import { ControlClient } from "../engine/mod.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -27,7 +28,11 @@ const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
 const BATCH = Number(values.batch);
 
-type Condition = "none" | "dashboard" | "tail";
+/**
+ * `subscriber` is a bare control-socket client subscribed to stats: the engine's side of
+ * a console without the console's own process, to tell the two costs apart.
+ */
+type Condition = "none" | "subscriber" | "dashboard" | "tail";
 
 const dir = await Deno.makeTempDir({ prefix: "litejoin-bench-console-" });
 await Deno.writeTextFile(
@@ -92,10 +97,11 @@ async function openConsole(socket: string, condition: Condition): Promise<Tmux> 
 const engine = await spawnEngine(dir);
 const socket = `${dir}/data/litejoin.sock`;
 const url = `${engine.url}/ingest/orders`;
-const rates: Record<Condition, number[]> = { none: [], dashboard: [], tail: [] };
+const rates: Record<Condition, number[]> = { none: [], subscriber: [], dashboard: [], tail: [] };
 /** CPU ms per 1000 rows: the engine's, and the console's. */
 const cpu: Record<Condition, { engine: number; console: number; rows: number }> = {
   none: { engine: 0, console: 0, rows: 0 },
+  subscriber: { engine: 0, console: 0, rows: 0 },
   dashboard: { engine: 0, console: 0, rows: 0 },
   tail: { engine: 0, console: 0, rows: 0 },
 };
@@ -104,9 +110,13 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     // none, dashboard, tail, then the reverse: a steady drift in the machine's load
     // favours no condition over two rounds.
-    const order: Condition[] = ["none", "dashboard", "tail"];
+    const order: Condition[] = ["none", "subscriber", "dashboard", "tail"];
     for (const condition of round % 2 ? order.reverse() : order) {
-      const console = condition === "none" ? undefined : await openConsole(socket, condition);
+      const console = condition === "none" || condition === "subscriber"
+        ? undefined
+        : await openConsole(socket, condition);
+      const client = condition === "subscriber" ? await ControlClient.connect(socket) : undefined;
+      await client?.subscribe("stats", () => {});
       try {
         const engineBefore = cpuMs(engine.child.pid);
         const consoleBefore = console ? cpuMs(console.pid) : 0;
@@ -116,6 +126,7 @@ try {
         cpu[condition].console += console ? cpuMs(console.pid) - consoleBefore : 0;
         cpu[condition].rows += rows;
       } finally {
+        client?.close();
         if (console) {
           await console.sendKeys("q");
           await console.waitForExit().catch(() => {});
@@ -156,20 +167,28 @@ console.log(JSON.stringify({
   console: "litejoin tui in tmux, 100x30",
   rows_per_s: {
     none: Math.round(none),
+    subscriber: Math.round(mean(rates.subscriber)),
     dashboard: Math.round(mean(rates.dashboard)),
     tail: Math.round(mean(rates.tail)),
   },
   phases_rows_per_s: Object.fromEntries(
     Object.entries(rates).map(([k, v]) => [k, v.map(Math.round)]),
   ),
+  cost_subscriber: cost("subscriber"),
   cost_dashboard: cost("dashboard"),
   cost_tail: cost("tail"),
   cpu_ms_per_1k_rows: {
     none: perKRow("none"),
+    subscriber: perKRow("subscriber"),
     dashboard: perKRow("dashboard"),
     tail: perKRow("tail"),
   },
+  cpu_cost_subscriber: cpuCost("subscriber"),
   cpu_cost_dashboard: cpuCost("dashboard"),
   cpu_cost_tail: cpuCost("tail"),
+  /** (max - min) / mean of the phases without a console: how noisy the machine was. */
+  none_spread: Number(
+    ((Math.max(...rates.none) - Math.min(...rates.none)) / none).toFixed(3),
+  ),
   target: { max_cost: 0.05 },
 }));
