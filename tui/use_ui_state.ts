@@ -4,14 +4,8 @@
  * stdin chunk apply in order, then re-renders and runs the effects the reducer asked for.
  */
 import { type RefObject, useCallback, useRef, useState } from "react";
-import {
-  type Context,
-  type Effect,
-  type Event,
-  initialState,
-  reduce,
-  type UiState,
-} from "./state.ts";
+import { type Context, type Effect, type Event, initialState, type UiState } from "./state.ts";
+import { reduce } from "./reduce.ts";
 
 export type Dispatch = (event: Event) => void;
 

@@ -3,6 +3,8 @@
  * "in the last minute" figures come from two cumulative readings instead of a log of
  * events.
  */
+import { bucketQuantile } from "../metrics.ts";
+
 export class Trail {
   readonly #samples = new Map<string, number[][]>();
 
@@ -32,4 +34,27 @@ export class Trail {
     const prev = samples[samples.length - 2];
     return samples[samples.length - 1].map((v, i) => v - (prev[i] ?? 0));
   }
+}
+
+/** Seconds as milliseconds, to two decimals. */
+export function ms(seconds: number): number {
+  return Math.round(seconds * 1000 * 100) / 100;
+}
+
+/** [count, ...cumulative bucket counts] of one histogram series. */
+export function histogramSample(
+  histogram: {
+    counts(l: Record<string, string>): number[];
+    stats(l: Record<string, string>): { count: number };
+  },
+  labels: Record<string, string>,
+): number[] {
+  return [histogram.stats(labels).count, ...histogram.counts(labels)];
+}
+
+/** p99 in ms over the trail's window of a histogram sample change ([count, ...counts]). */
+export function recentP99(change: number[], buckets: readonly number[]): number {
+  const [count, ...counts] = change;
+  const p99 = bucketQuantile(buckets, counts, count ?? 0, 0.99);
+  return Number.isFinite(p99) ? ms(p99) : ms(buckets[buckets.length - 1]);
 }

@@ -6,7 +6,7 @@
  * reader thread only while someone watches (a subscriber, or a `stats` call in the last
  * two minutes), at a cadence bounded by its own cost.
  */
-import { bucketQuantile, type Metrics } from "../metrics.ts";
+import type { Metrics } from "../metrics.ts";
 import type { Logger } from "../log.ts";
 import type { Clock } from "../types.ts";
 import type { JoinHealth } from "../joins/joiner.ts";
@@ -14,7 +14,7 @@ import type { TopicCount } from "../store/shard.ts";
 import { shardPath } from "../store/shard.ts";
 import type { ControlServer, ControlService } from "./server.ts";
 import { evaluatorHealth, sinkHealth, worst } from "./health.ts";
-import { Trail } from "./_trail.ts";
+import { histogramSample, ms, recentP99, Trail } from "./_trail.ts";
 import type {
   DlqSummary,
   JoinStats,
@@ -315,26 +315,4 @@ export class StatsCollector implements ControlService {
       return null;
     }
   }
-}
-
-function ms(seconds: number): number {
-  return Math.round(seconds * 1000 * 100) / 100;
-}
-
-/** [count, ...cumulative bucket counts] of one histogram series. */
-function histogramSample(
-  histogram: {
-    counts(l: Record<string, string>): number[];
-    stats(l: Record<string, string>): { count: number };
-  },
-  labels: Record<string, string>,
-): number[] {
-  return [histogram.stats(labels).count, ...histogram.counts(labels)];
-}
-
-/** p99 in ms over the trail's window of a histogram sample change ([count, ...counts]). */
-function recentP99(change: number[], buckets: readonly number[]): number {
-  const [count, ...counts] = change;
-  const p99 = bucketQuantile(buckets, counts, count ?? 0, 0.99);
-  return Number.isFinite(p99) ? ms(p99) : ms(buckets[buckets.length - 1]);
 }

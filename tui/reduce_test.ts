@@ -5,9 +5,9 @@ import {
   type Event,
   initialState,
   type Key,
-  reduce,
   type UiState,
 } from "./state.ts";
+import { reduce } from "./reduce.ts";
 
 const ctx: Context = { topics: ["customers", "orders"], dlqEnabled: true, tableRows: 10 };
 
