@@ -40,6 +40,28 @@ export function windowStart(count: number, shown: number, selected?: number, top
   );
 }
 
+interface Segment {
+  text: string;
+  color?: string;
+  dim?: boolean;
+}
+
+/**
+ * A row as runs of equally styled text: plain cells join into one string, so a row
+ * costs Ink one or a few text nodes rather than one per cell.
+ */
+function segments(marker: string, row: Cell[], columns: Column[]): Segment[] {
+  const out: Segment[] = [{ text: marker }];
+  row.forEach((cell, j) => {
+    const c = typeof cell === "string" ? { text: cell } : cell;
+    const text = (j === 0 ? "" : " ") + fit(c.text, columns[j].width, columns[j].align);
+    const last = out[out.length - 1];
+    if (last.color === c.color && last.dim === c.dim) last.text += text;
+    else out.push({ text, color: c.color, dim: c.dim });
+  });
+  return out;
+}
+
 export function Table({ columns, rows, height, selected, top, empty }: TableProps) {
   const room = Math.max(0, height - 1);
   const overflow = rows.length > room;
@@ -58,16 +80,15 @@ export function Table({ columns, rows, height, selected, top, empty }: TableProp
         const isSelected = start + i === selected;
         return (
           <Text key={start + i} wrap="truncate" inverse={isSelected}>
-            {isSelected ? ">" : " "}
-            {row.map((cell, j) => {
-              const c = typeof cell === "string" ? { text: cell } : cell;
-              const column = columns[j];
-              return (
-                <Text key={j} color={c.color} dimColor={c.dim}>
-                  {(j === 0 ? "" : " ") + fit(c.text, column.width, column.align)}
-                </Text>
-              );
-            })}
+            {segments(isSelected ? ">" : " ", row, columns).map((segment, j) =>
+              segment.color || segment.dim
+                ? (
+                  <Text key={j} color={segment.color} dimColor={segment.dim}>
+                    {segment.text}
+                  </Text>
+                )
+                : segment.text
+            )}
           </Text>
         );
       })}
