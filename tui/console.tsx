@@ -49,7 +49,9 @@ function tableRows(s: UiState, width: number, body: number): number {
 export function Console(props: ConsoleProps) {
   const { link, width, height, onQuit } = props;
   const { exit } = useApp();
-  const engine = useLink(link);
+  // Set from the UI state below; a ref, because the hook runs before the state is read.
+  const tailing = useRef(false);
+  const engine = useLink(link, !tailing.current);
   const dlqEnabled = engine.methods.includes("dlq.stats");
   const topics = engine.info?.topics ?? engine.stats?.topics.map((t) => t.topic) ?? [];
   const body = Math.max(1, height - 3);
@@ -57,6 +59,8 @@ export function Console(props: ConsoleProps) {
   const context = useRef<Context>({ topics, dlqEnabled, tableRows: 1 });
   const run = useRef<(effect: Effect) => void>(() => {});
   const [ui, dispatch, current] = useUiState(context, run);
+  tailing.current = ui.view === "tail" && ui.tail.topic !== null && !ui.tail.paused &&
+    engine.connection === "connected";
   context.current = { topics, dlqEnabled, tableRows: tableRows(ui, width, body) };
 
   const fetchTail = () => {
@@ -147,7 +151,7 @@ export function Console(props: ConsoleProps) {
     ui.dlq.status,
   );
 
-  const stats = engine.stats;
+  const stats = link.state().stats;
   const filter = filterOf(ui, ui.view);
   const messages = useMemo(() => visibleMessages(ui), [ui.tail.data, filter]);
   const entries = useMemo(() => visibleEntries(ui), [ui.dlq.entries, filter]);

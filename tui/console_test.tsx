@@ -300,3 +300,30 @@ Deno.test("dashboard sections share the lines: each gets its header and a row, t
   assert.deepEqual(allocate([11, 30, 6], 15), [5, 5, 5]);
   assert.deepEqual(allocate([3, 30, 2], 12), [3, 7, 2]);
 });
+
+Deno.test("while tailing, a stats push alone draws no frame: the tail's refresh draws stats and messages together", async () => {
+  const link = new FakeLink();
+  let n = 0;
+  link.answer = () => ({
+    topic: "orders",
+    rows: 10,
+    messages: [{ key: `k-${++n}`, timestamp: NOW, payload: "{}", change: null, shard: 0 }],
+  });
+  const { lastFrame, frames, stdin, unmount } = render(
+    <Console link={link} width={80} height={24} tailEveryMs={60_000} />,
+  );
+  await press(stdin, "3", KEY.down, KEY.enter);
+  await tick();
+  assert.match(lastFrame()!, /k-1/);
+  const drawn = frames.length;
+  link.set({ stats: stats({ uptime_seconds: 7200 }) });
+  await tick();
+  assert.equal(frames.length, drawn, "no frame for the push alone");
+  assert.match(lastFrame()!, /up 1h 2m/);
+  await press(stdin, "p", "p"); // pause and resume: resuming refetches
+  await tick();
+  assert.match(lastFrame()!, /k-2/);
+  assert.match(lastFrame()!, /up 2h 0m/);
+  unmount();
+  await tick();
+});

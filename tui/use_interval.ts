@@ -1,4 +1,4 @@
-/** Calls `fn` every `ms` while `active`, and once at once when it becomes active. */
+/** Calls `fn` every `ms` while `active`; restarts the period when `key` changes. */
 import { useEffect, useRef } from "react";
 
 export function useInterval(
@@ -11,7 +11,6 @@ export function useInterval(
   latest.current = fn;
   useEffect(() => {
     if (!active) return;
-    latest.current();
     const timer = setInterval(() => latest.current(), ms);
     return () => clearInterval(timer);
   }, [active, ms, key]);
