@@ -34,6 +34,15 @@ const BATCH = Number(values.batch);
  */
 type Condition = "none" | "subscriber" | "dashboard" | "tail";
 
+const tmux = await new Deno.Command("sh", { args: ["-c", "command -v tmux"], stdout: "null" })
+  .output();
+if (!tmux.success) {
+  console.error(
+    "bench/console.ts: needs tmux (run deno run -A tests/setup.ts, or apt-get install tmux)",
+  );
+  Deno.exit(1);
+}
+
 const dir = await Deno.makeTempDir({ prefix: "litejoin-bench-console-" });
 await Deno.writeTextFile(
   `${dir}/litejoin.yaml`,
