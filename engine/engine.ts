@@ -23,6 +23,8 @@ import { Joiner, type JoinTask } from "./joins/joiner.ts";
 import { type Clock, type Result, systemClock } from "./types.ts";
 import { ControlServer } from "./control/server.ts";
 import { serveEngineInfo } from "./control/methods.ts";
+import { Dlq, loggedRejects } from "./dlq/dlq.ts";
+import { serveDlq } from "./dlq/control.ts";
 
 export interface EngineOptions {
   clock?: Clock;
@@ -44,6 +46,8 @@ export { LayoutError };
 export class Engine {
   readonly sinks = new Map<string, SinkRunner>();
   readonly sources: Source[] = [];
+  /** The dead-letter queue; undefined with `dlq.enabled: false`. */
+  dlq: Dlq | undefined;
   readonly startedAt: number;
   #stopping: Promise<void> | undefined;
 
@@ -106,6 +110,18 @@ export class Engine {
       }, e.readers_per_shard);
       opened.push(readers);
 
+      const dlq = config.dlq.enabled
+        ? new Dlq(config.dlq, {
+          dataDir: e.data_dir,
+          synchronous: e.synchronous,
+          busyTimeoutMs: e.busy_timeout,
+          clock,
+          log: log.child("dlq"),
+          metrics,
+        })
+        : undefined;
+      if (dlq) opened.push(dlq);
+
       const http = new HttpServer(log.child("http"));
       const sinkCtx: SinkContext = {
         http,
@@ -124,13 +140,13 @@ export class Engine {
           { ...sinkCtx, log: sinkLog },
         );
         const runner = new SinkRunner(
-          sink,
+          dlq ? dlq.gate(sink, sinkConfig.max_batch) : sink,
           {
             retries: sinkConfig.retries,
             backoff: sinkConfig.backoff,
             maxBatch: sinkConfig.max_batch,
           },
-          dropFailed(sinkLog),
+          dlq ? dlq.onFailure : dropFailed(sinkLog),
           sinkLog,
           metrics,
         );
@@ -188,8 +204,11 @@ export class Engine {
       for (const [name, runner] of sinks) engine.sinks.set(name, runner);
       engine.#routes();
       serveEngineInfo(engine.control, engine);
+      engine.dlq = dlq;
+      serveDlq(engine.control, dlq?.api);
 
-      const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics };
+      const rejects = dlq ?? loggedRejects(log.child("dlq"), metrics);
+      const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics, dlq: rejects };
       for (const sourceConfig of config.sources) {
         const source: Source = sourceKinds[sourceConfig.type].create(
           sourceConfig.name,
@@ -203,6 +222,7 @@ export class Engine {
       opened.push({ close: () => void http.stop() });
       log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
       retention.start(e.retention_interval);
+      dlq?.start();
       await engine.control.start();
       opened.push({ close: () => void engine.control.stop() });
       log.child("control").info(`control socket at ${e.socket}`);
@@ -255,11 +275,13 @@ export class Engine {
     await this.retention.stop();
     await this.writer.flush();
     await this.joiner.stop();
+    await this.dlq?.stop();
     await Promise.allSettled(
       [...this.sinks.values()].map((s) => s.close({ abandonRetries: true })),
     );
     this.readers.close();
     await this.writer.close();
+    this.dlq?.close();
     this.meta.close();
     this.lock.close();
     this.log.info("stopped");
@@ -286,7 +308,7 @@ function observeWriter(writer: Writer, metrics: Metrics): void {
   });
 }
 
-/** The failure path until a dead-letter queue exists: say what was lost, and why. */
+/** The failure path with `dlq.enabled: false`: say what was lost, and why. */
 function dropFailed(log: Logger) {
   return (_sink: string, results: readonly Result[], error: Error): Promise<void> => {
     log.error(`${results.length} result(s) not delivered after all retries: ${error.message}`);

@@ -17,6 +17,7 @@ import { duration, listen } from "./units.ts";
 import { MAX_SHARDS } from "../store/reader_db.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { sinkKinds } from "../sinks/registry.ts";
+import { spec as dlqSpec } from "../dlq/dlq.ts";
 
 type Specs<K extends Record<string, { spec: unknown }>> = { [N in keyof K]: K[N]["spec"] };
 const specsOf = <K extends Record<string, { spec: unknown }>>(kinds: K) =>
@@ -90,6 +91,9 @@ export const configSpec = object({
   sources: list(sourceSpec).default([]),
   joins: list(joinSpec).default([]),
   sinks: list(sinkSpec).default([]),
+  dlq: dlqSpec.describe(
+    "The dead-letter queue: failed deliveries kept in data_dir/dlq.db and retried.",
+  ),
 });
 
 export type SourceConfig = Infer<typeof sourceSpec>;
