@@ -4,6 +4,7 @@ import { VERSION } from "../engine/version.ts";
 import { EXIT } from "./exit.ts";
 import { run } from "./run.ts";
 import { validate } from "./validate.ts";
+import { dlqCommand } from "./dlq.ts";
 
 export function program(): Command {
   const cli = new Command("litejoin")
@@ -23,6 +24,8 @@ export function program(): Command {
     .description("check a config file, including every join's SQL, without starting anything")
     .option("-c, --config <file>", "config file", "litejoin.yaml")
     .action((opts) => validate(opts));
+
+  cli.addCommand(dlqCommand());
 
   return cli as unknown as Command;
 }

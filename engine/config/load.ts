@@ -165,6 +165,14 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
     }
   });
 
+  if (parsed.dlq.backoff.max < parsed.dlq.backoff.initial) {
+    const set = doc.hasIn(["dlq", "backoff", "max"]) ? "max" : "initial";
+    report(
+      ["dlq", "backoff", set],
+      "dlq.backoff.max is shorter than dlq.backoff.initial; raise max or lower initial",
+    );
+  }
+
   const base = dirname(resolve(file));
   const dataDir = isAbsolute(parsed.engine.data_dir)
     ? parsed.engine.data_dir

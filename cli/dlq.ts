@@ -1,0 +1,345 @@
+/**
+ * `litejoin dlq list|show|replay|purge|stats`: the dead-letter queue, through a running
+ * engine's control socket or, with none running, directly on `dlq.db`.
+ */
+import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { NoEngineError, RemoteError } from "../engine/mod.ts";
+import { DlqRequestError, type Entry, type ReplayProgress, type Stats } from "../engine/dlq/api.ts";
+import { STATUSES } from "../engine/dlq/store.ts";
+import { EXIT, fail } from "./exit.ts";
+import { openDlq, type OpenedDlq, type SourceOptions, UsageError } from "./_dlq_source.ts";
+
+const integer = (what: string, min: number) => (value: string) => {
+  if (!/^\d+$/.test(value) || Number(value) < min) {
+    throw new InvalidArgumentError(`${what} must be an integer of at least ${min}`);
+  }
+  return Number(value);
+};
+const positiveInt = (what: string) => integer(what, 1);
+
+const status = (value: string) => {
+  if (!(STATUSES as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`must be one of ${STATUSES.join(", ")}`);
+  }
+  return value as Entry["status"];
+};
+
+/** Adds the options every `dlq` subcommand has: where the engine or the queue is. */
+function located(command: Command) {
+  return command
+    .option("-c, --config <file>", "config file (finds the socket and dlq.db)", "litejoin.yaml")
+    .option("--socket <path>", "control socket of a running engine (no engine there: exit 4)")
+    .option("--offline", "work on dlq.db directly, even if an engine runs");
+}
+
+export function dlqCommand(): Command {
+  const dlq = new Command("dlq")
+    .description(
+      "inspect, replay and purge the dead-letter queue (failed deliveries, rejected inputs)",
+    )
+    .showHelpAfterError("(run litejoin dlq --help for usage)")
+    .exitOverride();
+
+  located(dlq.command("stats"))
+    .description("entries per sink and status, and rejected inputs per source")
+    .option("--json", "print JSON")
+    .action((opts) =>
+      withDlq(opts, async (q) => {
+        const stats = await q.api.stats();
+        if (opts.json) return printJson(stats);
+        console.log(formatStats(stats));
+      })
+    );
+
+  located(dlq.command("list"))
+    .description("list entries, oldest first")
+    .option("--sink <name>", "only this sink's entries")
+    .option("--status <status>", `only entries in this status (${STATUSES.join(", ")})`, status)
+    .option("--source <name>", "only entries of this join, window or source")
+    .option("--limit <n>", "at most this many", positiveInt("--limit"), 100)
+    .option("--offset <n>", "skip this many", integer("--offset", 0), 0)
+    .option("--json", "print JSON: {entries: [...]}")
+    .action((opts) =>
+      withDlq(opts, async (q) => {
+        const { entries } = await q.api.list({
+          sink: opts.sink,
+          status: opts.status,
+          source: opts.source,
+          limit: opts.limit,
+          offset: opts.offset,
+        });
+        if (opts.json) return printJson({ entries });
+        console.log(formatList(entries, Date.now()));
+        if (entries.length === opts.limit) {
+          console.error(
+            `(first ${opts.limit}; see more with --offset ${opts.offset + opts.limit})`,
+          );
+        }
+      })
+    );
+
+  located(dlq.command("show"))
+    .description("one entry in full, with its payload")
+    .argument("<id>", "entry id", positiveInt("id"))
+    .option("--json", "print JSON")
+    .action((id, opts) =>
+      withDlq(opts, async (q) => {
+        const entry = await q.api.show(id);
+        if (opts.json) return printJson(entry);
+        console.log(formatEntry(entry, Date.now()));
+      })
+    );
+
+  located(dlq.command("replay"))
+    .description("send entries again now: one by id, a sink's, or all (retrying and dead)")
+    .argument("[id]", "entry id", positiveInt("id"))
+    .option("--sink <name>", "every entry of this sink")
+    .option("--all", "every entry")
+    .option("--json", "print the summary as JSON")
+    .action((id, opts) => {
+      const chosen = [id !== undefined, opts.sink !== undefined, opts.all === true];
+      if (chosen.filter(Boolean).length !== 1) {
+        failDlq(new UsageError("say what to replay: an entry ID, --sink NAME or --all"));
+      }
+      return withDlq(opts, async (q) => {
+        const bar = Deno.stderr.isTerminal() && !opts.json ? progressBar() : undefined;
+        const summary = await q.api.replay(
+          { id, sink: opts.sink, all: opts.all },
+          bar?.update,
+        );
+        bar?.done();
+        if (opts.json) printJson(summary);
+        else {
+          console.log(
+            `replayed ${
+              plural(summary.replayed, "entry", "entries")
+            }: ${summary.delivered} delivered, ` +
+              `${summary.failed} failed` +
+              (summary.skipped
+                ? `; ${summary.skipped} skipped (in flight elsewhere or superseded)`
+                : ""),
+          );
+        }
+        if (summary.failed > 0) return EXIT.failure;
+      });
+    });
+
+  located(dlq.command("purge"))
+    .description("delete entries: one by id, or by --sink and --status, or --all")
+    .argument("[id]", "entry id", positiveInt("id"))
+    .option("--sink <name>", "entries of this sink")
+    .option("--status <status>", `entries in this status (${STATUSES.join(", ")})`, status)
+    .option("--all", "every entry")
+    .option("-y, --yes", "do not ask for confirmation (for scripts)")
+    .option("--json", "print the result as JSON")
+    .action((id, opts) => {
+      const narrowed = id !== undefined || opts.sink !== undefined || opts.status !== undefined;
+      if (narrowed === (opts.all === true)) {
+        failDlq(
+          new UsageError(
+            opts.all
+              ? "--all cannot be combined with an ID, --sink or --status"
+              : "say what to purge: an entry ID, --sink NAME, --status STATUS, or --all",
+          ),
+        );
+      }
+      if (!opts.yes && !Deno.stdin.isTerminal()) {
+        failDlq(
+          new UsageError("purge asks for confirmation: run it in a terminal, or pass --yes"),
+        );
+      }
+      const selection = { id, sink: opts.sink, status: opts.status, all: opts.all };
+      return withDlq(opts, async (q) => {
+        if (!opts.yes) {
+          const { purged: count } = await q.api.purge({ ...selection, dry_run: true });
+          if (count === 0) {
+            console.log("nothing to purge");
+            return;
+          }
+          if (
+            !confirm(
+              `Delete ${plural(count, "entry", "entries")} (${
+                describe(selection)
+              }) from ${q.where}?`,
+            )
+          ) {
+            console.error("litejoin: purge cancelled; nothing was deleted");
+            return EXIT.failure;
+          }
+        }
+        const result = await q.api.purge(selection);
+        if (opts.json) printJson(result);
+        else console.log(`purged ${plural(result.purged, "entry", "entries")}`);
+      });
+    });
+
+  return dlq as unknown as Command;
+}
+
+/** Opens the queue, runs `fn`, closes it, and exits with `fn`'s code (0 by default). */
+async function withDlq(
+  opts: SourceOptions,
+  fn: (q: OpenedDlq) => Promise<number | void>,
+): Promise<void> {
+  let q: OpenedDlq | undefined;
+  try {
+    q = await openDlq(opts);
+    console.error(`litejoin: using ${q.where}`);
+    const code = await fn(q);
+    await q.close();
+    Deno.exit(code ?? EXIT.ok);
+  } catch (error) {
+    await q?.close().catch(() => {});
+    failDlq(error);
+  }
+}
+
+function failDlq(error: unknown): never {
+  const message = (error as Error)?.message;
+  if (error instanceof NoEngineError) {
+    console.error(`litejoin: ${message}`);
+    Deno.exit(EXIT.noEngine);
+  }
+  if (error instanceof UsageError) {
+    console.error(`litejoin: ${message}`);
+    Deno.exit(EXIT.usage);
+  }
+  if (error instanceof DlqRequestError || error instanceof RemoteError) {
+    console.error(`litejoin: ${message}`);
+    Deno.exit(error.code === "bad_request" ? EXIT.usage : EXIT.failure);
+  }
+  fail(error);
+}
+
+function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function describe(s: { id?: number; sink?: string; status?: string; all?: boolean }): string {
+  if (s.all) return "all";
+  return [
+    s.id !== undefined ? `id ${s.id}` : "",
+    s.sink ? `sink ${s.sink}` : "",
+    s.status ? `status ${s.status}` : "",
+  ].filter(Boolean).join(", ");
+}
+
+// ---- text output ---------------------------------------------------------------
+
+/** `12s ago`, `5m ago`, `in 3s`, or `-`. */
+export function ago(at: number | null, now: number): string {
+  if (at === null) return "-";
+  const d = Math.abs(now - at) / 1000;
+  const units: [number, string][] = [[1, "s"], [60, "m"], [3600, "h"], [86400, "d"]];
+  let text = "";
+  for (const [i, [size, unit]] of units.entries()) {
+    const n = Math.round(d / size);
+    const next = units[i + 1];
+    if (!next || n < next[0] / size) {
+      text = `${n}${unit}`;
+      break;
+    }
+  }
+  return at <= now ? `${text} ago` : `in ${text}`;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i])).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, " ");
+  return flat.length > max ? flat.slice(0, max - 1) + "…" : flat;
+}
+
+export function formatStats(stats: Stats, now = Date.now()): string {
+  const sinks = Object.entries(stats.by_sink);
+  const out = [
+    sinks.length
+      ? table(
+        ["SINK", "RETRYING", "DEAD", "DELIVERED", "OLDEST UNDELIVERED"],
+        sinks.map(([name, s]) => [
+          name,
+          String(s.retrying),
+          String(s.dead),
+          String(s.delivered),
+          ago(s.oldest_failed_at, now),
+        ]),
+      )
+      : "no sinks",
+  ];
+  const rejected = Object.entries(stats.rejected);
+  if (rejected.length) {
+    out.push("", table(["SOURCE", "REJECTED INPUTS"], rejected.map(([s, n]) => [s, String(n)])));
+  }
+  out.push("", `${plural(stats.total, "entry needs", "entries need")} attention`);
+  return out.join("\n");
+}
+
+export function formatList(entries: Entry[], now: number): string {
+  if (entries.length === 0) return "no entries";
+  return table(
+    ["ID", "STATUS", "SINK", "SOURCE", "KEY", "ATTEMPTS", "LAST FAILED", "NEXT", "ERROR"],
+    entries.map((e) => [
+      String(e.id),
+      e.superseded ? "delivered*" : e.status,
+      e.sink ?? "-",
+      e.source,
+      oneLine(e.key ?? "-", 32),
+      String(e.attempts),
+      ago(e.last_failed_at, now),
+      ago(e.next_attempt_at, now),
+      oneLine(e.error, 80),
+    ]),
+  ) + (entries.some((e) => e.superseded) ? "\n* superseded by a newer result for its key" : "");
+}
+
+export function formatEntry(e: Entry, now: number): string {
+  const time = (t: number | null) =>
+    t === null ? "-" : `${new Date(t).toISOString()} (${ago(t, now)})`;
+  const fields: [string, string][] = [
+    ["id", String(e.id)],
+    ["status", e.superseded ? "delivered (superseded by a newer result for its key)" : e.status],
+    ["sink", e.sink ?? "- (an input rejected by its source)"],
+    ["source", e.source],
+    ["key", e.key ?? "-"],
+    ["attempts", String(e.attempts)],
+    ["first failed", time(e.first_failed_at)],
+    ["last failed", time(e.last_failed_at)],
+    ["next attempt", time(e.next_attempt_at)],
+  ];
+  if (e.delivered_at !== null) fields.push(["delivered", time(e.delivered_at)]);
+  fields.push(["error", e.error]);
+  return fields.map(([k, v]) => `${(k + ":").padEnd(14)}${v}`).join("\n") +
+    `\npayload:\n${JSON.stringify(e.payload, null, 2)}`;
+}
+
+/** A one-line progress bar on stderr (a terminal): `[#####.....] 12/40  11 delivered, 1 failed`. */
+function progressBar() {
+  const encoder = new TextEncoder();
+  const write = (text: string) => Deno.stderr.writeSync(encoder.encode(text));
+  let shown = false;
+  return {
+    update(p: ReplayProgress) {
+      const width = 30;
+      const filled = p.total ? Math.round((p.done / p.total) * width) : width;
+      write(
+        `\r\x1b[2Kreplaying [${"#".repeat(filled)}${
+          ".".repeat(width - filled)
+        }] ${p.done}/${p.total}` +
+          `  ${p.delivered} delivered, ${p.failed} failed`,
+      );
+      shown = true;
+    },
+    done() {
+      if (shown) write("\n");
+    },
+  };
+}
