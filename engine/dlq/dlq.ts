@@ -15,8 +15,8 @@
 import { boolean, type Infer, integer, object } from "../config/schema.ts";
 import { backoffSpec } from "../config/common.ts";
 import { duration } from "../config/units.ts";
-import { backoffDelay } from "../backoff.ts";
-import type { Clock } from "../types.ts";
+import { type Backoff, backoffDelay, sleep } from "../backoff.ts";
+import type { Clock, Result } from "../types.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Sink } from "../sinks/sink.ts";
@@ -53,6 +53,8 @@ export type DlqConfig = Infer<typeof spec>;
 export const LEASE_MS = 10 * 60_000;
 /** Longest the worker sleeps, so entries changed by `litejoin dlq` are seen. */
 export const POLL_MS = 1000;
+/** Delays between attempts to write failed results when dlq.db cannot be written. */
+const WRITE_RETRY: Backoff = { initial: 100, max: 5000, multiplier: 2, jitter: 0.2 };
 
 /**
  * Where a source keeps an input it cannot store (a Kafka message that is not JSON, an API
@@ -105,6 +107,7 @@ export class Dlq implements Rejects {
   /** Leases taken by this engine; a later engine releases those of one that died. */
   readonly owner = `engine:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
   readonly #added;
+  readonly #stopping = new AbortController();
   readonly #rejected;
 
   constructor(readonly config: DlqConfig, readonly opts: DlqOptions) {
@@ -174,23 +177,53 @@ export class Dlq implements Rejects {
     return gate.live;
   }
 
-  /** The runners' failure path: resolves once the results are committed to `dlq.db`. */
-  readonly onFailure: FailureHandler = (sink, results, error) => {
+  /**
+   * The runners' failure path: resolves once the results are committed to `dlq.db`. If
+   * the file cannot be written (disk full, locked), it keeps trying, holding up that
+   * sink only; once the engine is stopping it logs the results in full instead.
+   */
+  readonly onFailure: FailureHandler = async (sink, results, error) => {
+    const log = this.opts.log.child(`sink.${sink}`);
+    let dead = false;
+    for (let attempt = 1;; attempt++) {
+      try {
+        dead = this.#add(sink, results, error);
+        break;
+      } catch (e) {
+        const why = (e as Error).message;
+        if (this.#stopping.signal.aborted) {
+          log.error(
+            `${results.length} result(s) could not be written to the DLQ (${why}) and are lost: ` +
+              JSON.stringify(results),
+          );
+          return;
+        }
+        log.error(
+          `cannot write ${results.length} result(s) to dlq.db (attempt ${attempt}); ` +
+            `retrying, sink held meanwhile: ${why}`,
+        );
+        await sleep(backoffDelay(WRITE_RETRY, attempt), this.#stopping.signal);
+      }
+    }
+    this.#added.inc({ sink }, results.length);
+    log.warn(
+      `${results.length} result(s) ${
+        dead ? "are dead in the DLQ" : "queued in the DLQ for retry"
+      } after inline retries failed: ${error.message}`,
+    );
+    if (!dead) this.worker.wake();
+  };
+
+  /** Writes the entries; returns whether they are dead at once. */
+  #add(sink: string, results: readonly Result[], error: Error): boolean {
     const now = this.opts.clock.now();
     const permanent = error instanceof DeliveryError && error.permanent && results.length === 1;
     const dead = permanent || this.policy.maxAttempts <= 1;
     const next = now + Math.round(backoffDelay(this.policy.backoff, 1, this.policy.random));
     this.store.add(sink, results, error.message, now, dead ? "dead" : "retrying", next);
     this.gates.get(sink)?.queued(results);
-    this.#added.inc({ sink }, results.length);
-    this.opts.log.child(`sink.${sink}`).warn(
-      `${results.length} result(s) ${
-        dead ? "are dead in the DLQ" : "queued in the DLQ for retry"
-      } after inline retries failed: ${error.message}`,
-    );
-    if (!dead) this.worker.wake();
-    return Promise.resolve();
-  };
+    return dead;
+  }
 
   reject(input: RejectedInput): Promise<void> {
     this.#rejected.inc({ source: input.source });
@@ -208,11 +241,22 @@ export class Dlq implements Rejects {
 
   /** Starts the retry worker; call once every sink is registered. */
   start(): void {
+    for (const sink of this.store.nextDue().keys()) {
+      if (this.gates.has(sink)) continue;
+      this.opts.log.warn(
+        `dlq.db holds entries for sink ${sink}, which is not configured; they wait until it is ` +
+          `added back, or purge them with litejoin dlq purge --sink ${sink}`,
+      );
+    }
     this.worker.start();
   }
 
-  /** Stops the retry worker (its batches in flight finish). */
+  /**
+   * Stops the retry worker (its batches in flight finish). Failures still arriving are
+   * written as usual; a write that fails from now on is logged instead of retried.
+   */
   stop(): Promise<void> {
+    this.#stopping.abort();
     return this.worker.stop();
   }
 

@@ -237,3 +237,16 @@ Deno.test("retry worker started on timers drains the queue by itself", () =>
     }
     assert.deepEqual(sink.keys(), ["a", "b"]);
   }));
+
+Deno.test("failed results wait for dlq.db to be writable rather than being lost", () =>
+  withDlq(async ({ dlq }) => {
+    const add = dlq.store.add.bind(dlq.store);
+    let refusals = 2;
+    dlq.store.add = (...args) => {
+      if (refusals-- > 0) throw new Error("database or disk is full");
+      return add(...args);
+    };
+    await dlq.onFailure("hook", [result("a")], down);
+    assert.equal(refusals, -1, "written on the third try");
+    assert.deepEqual((await dlq.api.list({})).entries.map((e) => e.key), ["a"]);
+  }));
