@@ -120,7 +120,7 @@ CREATE TABLE IF NOT EXISTS entries (
   delivered_at INTEGER,
   superseded INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS entries_due ON entries (status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS entries_due ON entries (status, sink, next_attempt_at);
 CREATE INDEX IF NOT EXISTS entries_key ON entries (sink, source, key, id);
 `;
 
@@ -264,8 +264,9 @@ export class DlqStore {
   }
 
   /**
-   * Leases up to `limit` entries of `sink` that are `retrying` and due at `now`, oldest
-   * first. An entry leased by someone else is not returned until its lease runs out.
+   * Leases up to `limit` entries of `sink` that are `retrying` and due at `now`, longest
+   * due first, returned in id order. An entry leased by someone else is not returned
+   * until its lease runs out.
    */
   claimDue(sink: string, now: number, limit: number, owner: string, leaseMs: number): Claimed[] {
     return transaction(this.db, () =>
@@ -273,7 +274,7 @@ export class DlqStore {
         WHERE id IN (SELECT id FROM entries
           WHERE status = 'retrying' AND sink = ? AND next_attempt_at <= ?
             AND (lease_until IS NULL OR lease_until <= ?)
-          ORDER BY id LIMIT ?)
+          ORDER BY next_attempt_at, id LIMIT ?)
         RETURNING *`).all(owner, now + leaseMs, sink, now, now, limit)
         .map((r) => toClaimed(r as Row))
         .sort((a, b) => a.id - b.id));
@@ -285,11 +286,11 @@ export class DlqStore {
     return transaction(
       this.db,
       () =>
-        this.db.prepare(`UPDATE entries SET lease_owner = ?, lease_until = ?
-        WHERE id IN (${ids.map(() => "?").join(",")})
+        this.#sql(`UPDATE entries SET lease_owner = ?, lease_until = ?
+        WHERE id IN (SELECT value FROM json_each(?))
           AND status IN ('retrying', 'dead') AND sink IS NOT NULL
           AND (lease_until IS NULL OR lease_until <= ? OR lease_owner = ?)
-        RETURNING *`).all(owner, now + leaseMs, ...ids, now, owner)
+        RETURNING *`).all(owner, now + leaseMs, JSON.stringify(ids), now, owner)
           .map((r) => toClaimed(r as Row))
           .sort((a, b) => a.id - b.id),
     );
@@ -310,9 +311,10 @@ export class DlqStore {
    */
   stillHeld(ids: readonly number[], owner: string): Set<number> {
     if (ids.length === 0) return new Set();
+    // `+status` keeps SQLite looking entries up by id rather than scanning by status.
     return new Set(
-      this.db.prepare(`SELECT id FROM entries WHERE id IN (${ids.map(() => "?").join(",")})
-        AND lease_owner = ? AND status IN ('retrying', 'dead')`).all(...ids, owner)
+      this.#sql(`SELECT id FROM entries WHERE id IN (SELECT value FROM json_each(?))
+        AND lease_owner = ? AND +status IN ('retrying', 'dead')`).all(JSON.stringify(ids), owner)
         .map((r) => Number(r.id)),
     );
   }
@@ -324,15 +326,13 @@ export class DlqStore {
   delivered(sink: string, entries: readonly Claimed[], now: number, owner: string): void {
     const done = this.#sql(`UPDATE entries SET status = 'delivered', delivered_at = ?,
       next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL
-      WHERE id = ? AND lease_owner = ?`);
+      WHERE id IN (SELECT value FROM json_each(?)) AND lease_owner = ?`);
     const supersede = this.#sql(`UPDATE entries SET status = 'delivered', delivered_at = ?,
       next_attempt_at = NULL, superseded = 1
       WHERE sink = ? AND source = ? AND key = ? AND id < ? AND status IN ('retrying', 'dead')`);
     transaction(this.db, () => {
-      for (const e of entries) {
-        done.run(now, e.id, owner);
-        supersede.run(now, sink, e.source, e.key, e.id);
-      }
+      done.run(now, JSON.stringify(entries.map((e) => e.id)), owner);
+      for (const e of entries) supersede.run(now, sink, e.source, e.key, e.id);
     });
   }
 
