@@ -16,6 +16,8 @@ export interface OpenedDlq {
   api: DlqApi;
   /** For people: `the engine at PATH` or `PATH/dlq.db (no engine running)`. */
   where: string;
+  /** On Ctrl-C: give up claims held here, so the engine can send those entries at once. */
+  interrupt(): void;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function openDlq(opts: SourceOptions): Promise<OpenedDlq> {
   return {
     api: offline.api,
     where: `${offline.path} (no engine running)`,
+    interrupt: () => offline.releaseClaims(),
     close: () => offline.close(),
   };
 }
@@ -82,6 +85,8 @@ function remote(client: ControlClient): OpenedDlq {
   return {
     api: new RemoteDlq(client),
     where: `the engine at ${client.path}`,
+    // A replay asked of the engine carries on there; nothing is held here.
+    interrupt: () => {},
     close: () => Promise.resolve(client.close()),
   };
 }

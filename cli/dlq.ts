@@ -182,6 +182,12 @@ async function withDlq(
   fn: (q: OpenedDlq) => Promise<number | void>,
 ): Promise<void> {
   let q: OpenedDlq | undefined;
+  const interrupted = () => {
+    q?.interrupt();
+    console.error("\nlitejoin: interrupted");
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupted);
   try {
     q = await openDlq(opts);
     console.error(`litejoin: using ${q.where}`);

@@ -399,3 +399,41 @@ Deno.test("litejoin dlq list on a data directory without dlq.db is empty and cre
     await receiver.stop();
   }
 });
+
+Deno.test("Ctrl-C during an offline replay gives up its claims at once, exit 130", async () => {
+  const arrived = Promise.withResolvers<void>();
+  const hang = Promise.withResolvers<void>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async () => {
+    arrived.resolve();
+    await hang.promise;
+    return new Response("late");
+  });
+  const receiver = { url: `http://127.0.0.1:${server.addr.port}/hook` } as Receiver;
+  const { config, dir } = await prepare(receiver);
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, "dlq", "replay", "--all", "-c", config],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    await arrived.promise;
+    const db = () => new DlqStore(`${dir}/data/dlq.db`);
+    const held = db();
+    assert.equal(held.count({}), 5);
+    const leased =
+      held.db.prepare("SELECT count(*) AS n FROM entries WHERE lease_owner LIKE 'cli:%'")
+        .get()!.n;
+    assert.equal(leased, 3, "the replay holds a, b and c while it sends");
+    child.kill("SIGINT");
+    const out = await child.output();
+    assert.equal(out.code, 130);
+    assert.match(new TextDecoder().decode(out.stderr), /litejoin: interrupted/);
+    const after = held.db.prepare("SELECT count(*) AS n FROM entries WHERE lease_owner IS NOT NULL")
+      .get()!.n;
+    held.close();
+    assert.equal(after, 0);
+  } finally {
+    hang.resolve();
+    await server.shutdown();
+  }
+});

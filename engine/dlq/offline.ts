@@ -21,6 +21,8 @@ export interface OfflineDlq {
   api: LocalDlq;
   /** Where the queue is (it may not exist yet: then it reads as empty). */
   path: string;
+  /** Gives up every claim this process holds, e.g. on Ctrl-C in the middle of a replay. */
+  releaseClaims(): void;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ export function openOffline(config: Config, log: Logger): OfflineDlq {
   return {
     api,
     path,
+    releaseClaims: () => void store.releaseAll(owner),
     async close() {
       await Promise.allSettled(built.map((s) => s.close()));
       store.close();

@@ -62,6 +62,16 @@ Deno.test("dlq store lets one claimant at a time hold an entry, across connectio
     }
   }));
 
+Deno.test("dlq store releases the claims of an owner that is gone, and only those", () =>
+  withStore((store) => {
+    store.add("hook", [result("a"), result("b"), result("c")], "down", 0, "retrying", 0);
+    store.claimIds([1], 0, "engine:41:x", 60_000);
+    store.claimIds([2], 0, "engine:42:y", 60_000);
+    store.claimIds([3], 0, "cli:7:z", 60_000);
+    assert.equal(store.releaseAll("engine:"), 2);
+    assert.deepEqual(store.claimIds([1, 2, 3], 1, "engine:43:w", 60_000).map((e) => e.id), [1, 2]);
+  }));
+
 Deno.test("dlq store records failures with the caller's schedule and releases the lease", () =>
   withStore((store) => {
     const [id] = store.add("hook", [result("a")], "down", 0, "retrying", 10);
