@@ -2,9 +2,15 @@
  * Where `litejoin dlq` finds the queue: the engine's control socket when one answers
  * (`--socket PATH`, else `engine.socket` from `-c FILE`), otherwise `dlq.db` itself.
  */
-import { ControlClient, createLogger, loadConfig, NoEngineError } from "../engine/mod.ts";
-import type { DlqApi, ReplayProgress } from "../engine/dlq/api.ts";
-import { openOffline } from "../engine/dlq/offline.ts";
+import {
+  ControlClient,
+  createLogger,
+  type DlqApi,
+  loadConfig,
+  NoEngineError,
+  openOfflineDlq as openOffline,
+  type ReplayProgress,
+} from "../engine/mod.ts";
 
 export interface SourceOptions {
   config: string;
