@@ -147,3 +147,33 @@ Deno.test("results in the DLQ survive SIGKILL and are delivered after a restart"
     await receiver.stop();
   }
 });
+
+Deno.test("a newer result delivered live supersedes its queued older one: the peer never goes back", async () => {
+  const receiver = await startReceiver();
+  receiver.respond = () => 503;
+  const t = await startEngine(
+    pipeline(receiver.url).replace("initial: 50ms, max: 300ms", "initial: 1h, max: 2h"),
+  );
+  try {
+    await t.post("/orders", { id: "o1", amount: 1 });
+    const dlq = t.engine.dlq!.api;
+    await waitFor("o1 queued", async () => (await dlq.stats()).by_sink.hook.retrying === 1);
+    receiver.respond = () => 200;
+    await t.post("/orders", { id: "o1", amount: 2 });
+    await waitFor("o1 delivered", () => receiver.results().length === 1);
+    const [entry] = (await dlq.list({})).entries;
+    assert.equal(entry.status, "delivered");
+    assert.equal(entry.superseded, true);
+    assert.equal((entry.payload as Result).row.amount, 1);
+    assert.deepEqual(await dlq.replay({ all: true }), {
+      replayed: 0,
+      delivered: 0,
+      failed: 0,
+      skipped: 0,
+    });
+    assert.deepEqual(receiver.results().map((r) => [r.key, r.row.amount]), [["o1", 2]]);
+  } finally {
+    await t.stop();
+    await receiver.stop();
+  }
+});
