@@ -160,7 +160,8 @@ Deno.test("a newer result delivered live supersedes its queued older one: the pe
     await waitFor("o1 queued", async () => (await dlq.stats()).by_sink.hook.retrying === 1);
     receiver.respond = () => 200;
     await t.post("/orders", { id: "o1", amount: 2 });
-    await waitFor("o1 delivered", () => receiver.results().length === 1);
+    // Once the peer has acknowledged the newer result, the queued one is superseded.
+    await waitFor("o1 superseded", async () => (await dlq.stats()).by_sink.hook.delivered === 1);
     const [entry] = (await dlq.list({})).entries;
     assert.equal(entry.status, "delivered");
     assert.equal(entry.superseded, true);
