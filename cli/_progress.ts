@@ -1,5 +1,7 @@
 /** A one-line progress bar on a terminal; nothing when output is not a terminal. */
-export function progressBar(label: string): { update(done: number, total: number): void; end(): void } {
+export function progressBar(
+  label: string,
+): { update(done: number, total: number): void; end(): void } {
   if (!Deno.stderr.isTerminal()) return { update() {}, end() {} };
   const encoder = new TextEncoder();
   let last = -1;

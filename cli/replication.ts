@@ -7,11 +7,15 @@ export async function replicationConfig(opts: { config: string; exec?: string })
   try {
     const config = await loadConfig(opts.config);
     if (!config.replication.replica_url) {
-      console.error(`litejoin: set replication.replica_url in ${opts.config} (e.g. s3://bucket/litejoin)`);
+      console.error(
+        `litejoin: set replication.replica_url in ${opts.config} (e.g. s3://bucket/litejoin)`,
+      );
       Deno.exit(EXIT.usage);
     }
     Deno.stdout.writeSync(new TextEncoder().encode(
-      litestreamYaml(config.replication, config.engine.data_dir, config.engine.shard_count, { exec: opts.exec }),
+      litestreamYaml(config.replication, config.engine.data_dir, config.engine.shard_count, {
+        exec: opts.exec,
+      }),
     ));
   } catch (error) {
     fail(error);

@@ -9,7 +9,9 @@ export async function reshardCommand(opts: { config: string; to: string }): Prom
   try {
     const to = Number(opts.to);
     if (!Number.isInteger(to) || to < 1 || to > MAX_SHARDS) {
-      console.error(`litejoin: --to must be a whole number from 1 to ${MAX_SHARDS}, not ${opts.to}`);
+      console.error(
+        `litejoin: --to must be a whole number from 1 to ${MAX_SHARDS}, not ${opts.to}`,
+      );
       Deno.exit(EXIT.usage);
     }
     const config = await loadConfig(opts.config);
@@ -32,7 +34,9 @@ export async function reshardCommand(opts: { config: string; to: string }): Prom
       console.log(
         "replication: the replicas hold the old layout and no longer match. Point replication.replica_url at a " +
           "new prefix (or delete the old replica) before starting the engine" +
-          (config.replication.mode === "sidecar" ? ", and regenerate litestream.yml with litejoin replication config" : "") +
+          (config.replication.mode === "sidecar"
+            ? ", and regenerate litestream.yml with litejoin replication config"
+            : "") +
           "; Litestream then starts a new generation for each shard.",
       );
     }

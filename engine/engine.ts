@@ -95,7 +95,10 @@ export class Engine {
       const replicated = config.replication.enabled;
       const litestream = await prepareReplication(config, clock, log.child("replication"), metrics);
       const walAutocheckpoint = replicated ? 0 : undefined;
-      const meta = new Meta(`${e.data_dir}/meta.db`, { synchronous: e.synchronous, walAutocheckpoint });
+      const meta = new Meta(`${e.data_dir}/meta.db`, {
+        synchronous: e.synchronous,
+        walAutocheckpoint,
+      });
       opened.push(meta);
       meta.checkLayout(e.shard_count, e.data_dir);
       const writer = await Writer.open({
@@ -219,7 +222,6 @@ export class Engine {
       }
       const address = await http.start(config.http.listen);
       opened.push({ close: () => void http.stop() });
-      log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
       retention.start(e.retention_interval);
       if (replicated) {
         engine.walGuard = new WalGuard(
@@ -246,6 +248,8 @@ export class Engine {
       await engine.control.start();
       opened.push({ close: () => void engine.control.stop() });
       log.child("control").info(`control socket at ${e.socket}`);
+      // Last: "listening" tells scripts and tests that everything is up.
+      log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
       return engine;
     } catch (error) {
       for (const resource of opened.reverse()) {

@@ -41,7 +41,10 @@ function snapshot(dataDir: string, shards: number): Snapshot {
 }
 
 async function setShards(dir: string, shards: number, receiver: Receiver) {
-  await Deno.writeTextFile(`${dir}/litejoin.yaml`, `http: { listen: "127.0.0.1:0" }\n${yaml(shards, receiver.url)}`);
+  await Deno.writeTextFile(
+    `${dir}/litejoin.yaml`,
+    `http: { listen: "127.0.0.1:0" }\n${yaml(shards, receiver.url)}`,
+  );
 }
 
 Deno.test("litejoin reshard goes from 4 to 8 shards and back keeping every row, and joins neither repeat nor skip", async () => {
@@ -49,8 +52,14 @@ Deno.test("litejoin reshard goes from 4 to 8 shards and back keeping every row, 
   const first = await startEngine(yaml(4, receiver.url));
   const dir = first.dir;
   const data = `${dir}/data`;
-  await first.post("/customers", Array.from({ length: 50 }, (_, i) => ({ id: `c${i}`, name: `name ${i}` })));
-  await first.post("/orders", Array.from({ length: 1500 }, (_, i) => ({ id: `o${i}`, customer_id: `c${i % 50}` })));
+  await first.post(
+    "/customers",
+    Array.from({ length: 50 }, (_, i) => ({ id: `c${i}`, name: `name ${i}` })),
+  );
+  await first.post(
+    "/orders",
+    Array.from({ length: 1500 }, (_, i) => ({ id: `o${i}`, customer_id: `c${i % 50}` })),
+  );
   await first.engine.writer.write([{
     topic: "orders",
     key: "o-changed",
@@ -58,11 +67,20 @@ Deno.test("litejoin reshard goes from 4 to 8 shards and back keeping every row, 
     timestamp: 42,
     _change: { op: "update", fields: ["customer_id"] },
   }]);
-  await waitFor("every order joined", () => new Set(receiver.results().map((r) => r.key)).size === 1501);
+  await waitFor(
+    "every order joined",
+    () => new Set(receiver.results().map((r) => r.key)).size === 1501,
+  );
   await first.stop();
   // Committed but never evaluated by the join (as after a crash): must stay pending.
   const shards = [0, 1, 2, 3].map((i) => new Shard(i, shardPath(data, i), ["orders", "customers"]));
-  shards[shardOf("o-pending", 4)].apply([["orders", "o-pending", '{"id":"o-pending","customer_id":"c2"}', 7, null]]);
+  shards[shardOf("o-pending", 4)].apply([[
+    "orders",
+    "o-pending",
+    '{"id":"o-pending","customer_id":"c2"}',
+    7,
+    null,
+  ]]);
   shards.forEach((s) => s.close());
   const before = snapshot(data, 4);
   const delivered = receiver.results().length;
@@ -87,7 +105,11 @@ Deno.test("litejoin reshard goes from 4 to 8 shards and back keeping every row, 
   assert.deepEqual(snapshot(data, 4), after8);
   await setShards(dir, 4, receiver);
   const third = await startEngine(yaml(4, receiver.url), { dir });
-  assert.equal(receiver.results().length, delivered + 2, "nothing is evaluated twice after resharding back");
+  assert.equal(
+    receiver.results().length,
+    delivered + 2,
+    "nothing is evaluated twice after resharding back",
+  );
   await third.stop();
   await receiver.stop();
 });
@@ -95,7 +117,10 @@ Deno.test("litejoin reshard goes from 4 to 8 shards and back keeping every row, 
 Deno.test("a reshard killed between moving the old shards out and the new ones in is finished by running it again", async () => {
   const receiver = await startReceiver();
   const t = await startEngine(yaml(2, receiver.url));
-  await t.post("/orders", Array.from({ length: 300 }, (_, i) => ({ id: `o${i}`, customer_id: "x" })));
+  await t.post(
+    "/orders",
+    Array.from({ length: 300 }, (_, i) => ({ id: `o${i}`, customer_id: "x" })),
+  );
   await t.stop();
   const data = `${t.dir}/data`;
   const before = snapshot(data, 2);
@@ -104,8 +129,13 @@ Deno.test("a reshard killed between moving the old shards out and the new ones i
     env: { LITEJOIN_CRASH_AT: "reshard:old-moved" },
   });
   assert.equal(killed.code, 137, "killed at the crash point by SIGKILL");
-  await assert.rejects(startEngine(yaml(2, receiver.url), { dir: t.dir }), (e) =>
-    e instanceof LayoutError && /reshard of .* from 2 to 3 shards was interrupted; finish it with litejoin reshard --to 3/.test(e.message));
+  await assert.rejects(
+    startEngine(yaml(2, receiver.url), { dir: t.dir }),
+    (e) =>
+      e instanceof LayoutError &&
+      /reshard of .* from 2 to 3 shards was interrupted; finish it with litejoin reshard --to 3/
+        .test(e.message),
+  );
 
   const again = await cli(["reshard", "--to", "3", "-c", `${t.dir}/litejoin.yaml`]);
   assert.equal(again.code, 0, again.stderr);

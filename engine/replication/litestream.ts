@@ -9,7 +9,11 @@ import { backoffDelay, sleep } from "../backoff.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Clock } from "../types.ts";
-import { litestreamYaml, replicatedDatabases, type ReplicationConfig } from "./litestream_config.ts";
+import {
+  litestreamYaml,
+  replicatedDatabases,
+  type ReplicationConfig,
+} from "./litestream_config.ts";
 
 /** Litestream cannot be found or is not the version this build speaks to. */
 export class LitestreamMissingError extends Error {
@@ -29,17 +33,25 @@ export async function findLitestream(configured?: string): Promise<string> {
   const candidates: string[] = [];
   if (configured) candidates.push(configured);
   else {
-    for (const dir of (Deno.env.get("PATH") ?? "").split(":")) if (dir) candidates.push(join(dir, "litestream"));
+    for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+      if (dir) candidates.push(join(dir, "litestream"));
+    }
     try {
       const require = createRequire(import.meta.url);
-      candidates.push(join(dirname(require.resolve("@flydotio/litestream-linux-x64/package.json")), "litestream"));
+      candidates.push(
+        join(dirname(require.resolve("@flydotio/litestream-linux-x64/package.json")), "litestream"),
+      );
     } catch {
       // not installed from npm (e.g. in a compiled binary): PATH or litestream_bin must provide it
     }
   }
   for (const path of candidates) {
     try {
-      const out = await new Deno.Command(path, { args: ["version"], stdout: "piped", stderr: "null" }).output();
+      const out = await new Deno.Command(path, {
+        args: ["version"],
+        stdout: "piped",
+        stderr: "null",
+      }).output();
       const version = new TextDecoder().decode(out.stdout).trim();
       if (!out.success) continue;
       if (!/^v0\.3\./.test(version)) {
@@ -88,10 +100,21 @@ export async function restoreMissing(
     if (await exists(db.path)) continue;
     // Litestream's shadow state for a database that is gone would make it resume a
     // generation that no longer matches the file.
-    await Deno.remove(join(dirname(db.path), `.${basename(db.path)}-litestream`), { recursive: true })
+    await Deno.remove(join(dirname(db.path), `.${basename(db.path)}-litestream`), {
+      recursive: true,
+    })
       .catch(() => {});
     const out = await new Deno.Command(bin, {
-      args: ["restore", "-config", configPath, "-if-db-not-exists", "-if-replica-exists", "-o", db.path, db.path],
+      args: [
+        "restore",
+        "-config",
+        configPath,
+        "-if-db-not-exists",
+        "-if-replica-exists",
+        "-o",
+        db.path,
+        db.path,
+      ],
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -111,8 +134,10 @@ export interface LitestreamHealth {
   state: "starting" | "replicating" | "restarting" | "stopped";
   pid: number | null;
   restarts: number;
-  /** Epoch ms of the last WAL segment or snapshot Litestream reported written. */
+  /** Epoch ms of the last WAL segment or snapshot Litestream reported written, for any database. */
   last_sync_at: number | null;
+  /** The same per database path: what was committed in it before then is in the replica. */
+  synced: Record<string, number>;
   last_error: string;
 }
 
@@ -126,9 +151,11 @@ const WATCHDOG = `
 child=$!
 trap 'kill -TERM "$child" 2>/dev/null' TERM INT
 exec 3<&0
-( while read -r _ <&3; do :; done; kill -TERM "$child" 2>/dev/null ) &
+( while read -r _ <&3; do :; done; kill -TERM "$child" 2>/dev/null ) >/dev/null 2>&1 &
+guard=$!
 wait "$child"; code=$?
 while kill -0 "$child" 2>/dev/null; do wait "$child"; code=$?; done
+kill "$guard" 2>/dev/null
 exit "$code"`;
 
 export class LitestreamProcess {
@@ -141,6 +168,7 @@ export class LitestreamProcess {
     pid: null,
     restarts: 0,
     last_sync_at: null,
+    synced: {},
     last_error: "",
   };
   readonly #up;
@@ -154,8 +182,14 @@ export class LitestreamProcess {
     readonly clock: Clock,
     metrics: Metrics,
   ) {
-    this.#up = metrics.gauge("litejoin_replication_up", "1 while the Litestream child runs, else 0.");
-    this.#restarts = metrics.counter("litejoin_replication_restarts_total", "Times the Litestream child was restarted.");
+    this.#up = metrics.gauge(
+      "litejoin_replication_up",
+      "1 while the Litestream child runs, else 0.",
+    );
+    this.#restarts = metrics.counter(
+      "litejoin_replication_restarts_total",
+      "Times the Litestream child was restarted.",
+    );
     this.#lastSync = metrics.gauge(
       "litejoin_replication_last_sync_timestamp_seconds",
       "When Litestream last reported a WAL segment or snapshot written.",
@@ -164,7 +198,7 @@ export class LitestreamProcess {
   }
 
   health(): LitestreamHealth {
-    return { ...this.#health };
+    return { ...this.#health, synced: { ...this.#health.synced } };
   }
 
   /** Starts Litestream and keeps it running (restarting with backoff) until `stop`. */
@@ -182,11 +216,18 @@ export class LitestreamProcess {
       if (this.#stopping) break;
       if (this.clock.now() - started > 60_000) failures = 0;
       failures++;
-      const wait = backoffDelay({ initial: 1000, max: 60_000, multiplier: 2, jitter: 0.2 }, failures);
+      const wait = backoffDelay(
+        { initial: 1000, max: 60_000, multiplier: 2, jitter: 0.2 },
+        failures,
+      );
       this.#health.state = "restarting";
-      this.#health.last_error = `exited with code ${code}${this.#health.last_error ? `: ${this.#health.last_error}` : ""}`;
+      this.#health.last_error = `exited with code ${code}${
+        this.#health.last_error ? `: ${this.#health.last_error}` : ""
+      }`;
       this.log.error(
-        `litestream ${this.#health.last_error}; replication is paused, restarting in ${Math.round(wait / 1000)} s`,
+        `litestream ${this.#health.last_error}; replication is paused, restarting in ${
+          Math.round(wait / 1000)
+        } s`,
       );
       await sleep(wait, this.#abort.signal);
       if (this.#stopping) break;
@@ -200,7 +241,15 @@ export class LitestreamProcess {
 
   async #runOnce(): Promise<number> {
     const child = new Deno.Command("sh", {
-      args: ["-c", WATCHDOG, "litestream-watchdog", this.bin, "replicate", "-config", this.configPath],
+      args: [
+        "-c",
+        WATCHDOG,
+        "litestream-watchdog",
+        this.bin,
+        "replicate",
+        "-config",
+        this.configPath,
+      ],
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -233,10 +282,15 @@ export class LitestreamProcess {
   #line(line: string): void {
     const level = /level=(\w+)/.exec(line)?.[1] ?? "";
     const msg = /msg=("(?:[^"\\]|\\.)*"|\S+)/.exec(line)?.[1]?.replace(/^"|"$/g, "") ?? line;
-    if (msg === "wal segment written" || msg === "snapshot written") {
+    if (msg === "replicating to") {
+      // Litestream monitors the database and will ship each change.
       this.#health.state = "replicating";
-      this.#health.last_sync_at = this.clock.now();
-      this.#lastSync.set({}, this.#health.last_sync_at / 1000);
+    } else if (msg === "wal segment written" || msg === "snapshot written") {
+      const now = this.clock.now();
+      this.#health.last_sync_at = now;
+      const db = /\bdb=(\S+)/.exec(line)?.[1];
+      if (db) this.#health.synced[db] = now;
+      this.#lastSync.set({}, now / 1000);
     } else if (level === "ERROR" || level === "WARN") {
       this.#health.last_error = line.replace(/^time=\S+ /, "");
       this.log.warn(`litestream: ${this.#health.last_error}`);

@@ -14,21 +14,29 @@ export const replicationSpec = object({
   ),
   replica_url: string({
     pattern: /^(s3|gcs|abs|sftp|file):\/\/\S+$/,
-    hint: "must be a replica URL: s3://bucket/prefix, gcs://, abs://, sftp://user@host/path or file:///path",
-  }).optional().describe("Where replicas go; each database gets its own path below it.", "s3://my-bucket/litejoin"),
+    hint:
+      "must be a replica URL: s3://bucket/prefix, gcs://, abs://, sftp://user@host/path or file:///path",
+  }).optional().describe(
+    "Where replicas go; each database gets its own path below it.",
+    "s3://my-bucket/litejoin",
+  ),
   endpoint: string().optional().describe(
     "S3-compatible endpoint (MinIO, R2, GCS interoperability, a test server).",
     "http://127.0.0.1:9000",
   ),
   region: string().optional().describe("S3 region (looked up from the bucket when unset)."),
-  force_path_style: boolean().optional().describe("Path-style S3 URLs (default true when endpoint is set)."),
+  force_path_style: boolean().optional().describe(
+    "Path-style S3 URLs (default true when endpoint is set).",
+  ),
   sync_interval: duration().default(1000).describe(
     "How often WAL frames are shipped: at most this much committed data is lost with the machine.",
   ),
   restore_on_boot: boolean().default(true).describe(
     "embedded: restore each missing database from the replica before opening it.",
   ),
-  snapshot_interval: duration().default(3_600_000).describe("How often full snapshots are written."),
+  snapshot_interval: duration().default(3_600_000).describe(
+    "How often full snapshots are written.",
+  ),
   retention: duration().default(72 * 3_600_000).describe("How long replica history is kept."),
   litestream_bin: string().optional().describe(
     "Litestream binary. Default: `litestream` on PATH, else the one installed from npm (@flydotio/litestream-linux-x64).",
@@ -42,9 +50,15 @@ export const replicationSpec = object({
 export type ReplicationConfig = Infer<typeof replicationSpec>;
 
 /** Each database of a data directory that is replicated, with the name of its replica path. */
-export function replicatedDatabases(dataDir: string, shardCount: number): { name: string; path: string }[] {
+export function replicatedDatabases(
+  dataDir: string,
+  shardCount: number,
+): { name: string; path: string }[] {
   return [
-    ...Array.from({ length: shardCount }, (_, i) => ({ name: `shard_${i}`, path: shardPath(dataDir, i) })),
+    ...Array.from(
+      { length: shardCount },
+      (_, i) => ({ name: `shard_${i}`, path: shardPath(dataDir, i) }),
+    ),
     { name: "meta", path: `${dataDir}/meta.db` },
     { name: "dlq", path: `${dataDir}/dlq.db` },
   ];
@@ -68,7 +82,11 @@ function replicaLines(r: ReplicationConfig, name: string): string[] {
     lines.push(`type: file`, `path: ${q(`${decodeURIComponent(url.pathname)}/${name}`)}`);
   } else if (url.protocol === "s3:") {
     const prefix = url.pathname.replace(/^\/+/, "");
-    lines.push(`type: s3`, `bucket: ${q(url.hostname)}`, `path: ${q(prefix ? `${prefix}/${name}` : name)}`);
+    lines.push(
+      `type: s3`,
+      `bucket: ${q(url.hostname)}`,
+      `path: ${q(prefix ? `${prefix}/${name}` : name)}`,
+    );
     if (r.endpoint) lines.push(`endpoint: ${q(r.endpoint)}`);
     if (r.region) lines.push(`region: ${q(r.region)}`);
     if (r.force_path_style !== undefined || r.endpoint) {
@@ -104,7 +122,13 @@ export function litestreamYaml(
   if (opts.exec) out.push(`exec: ${q(opts.exec)}`);
   out.push("dbs:");
   for (const db of replicatedDatabases(dataDir, shardCount)) {
-    out.push(`  - path: ${q(db.path)}`, "    replicas:");
+    // Litestream looks for new WAL frames every monitor-interval (default 1s) whatever
+    // the sync interval, so both follow sync_interval.
+    out.push(
+      `  - path: ${q(db.path)}`,
+      `    monitor-interval: ${goDuration(r.sync_interval)}`,
+      "    replicas:",
+    );
     const [first, ...rest] = replicaLines(r, db.name);
     out.push(`      - ${first}`, ...rest.map((l) => `        ${l}`));
   }

@@ -51,8 +51,13 @@ function topicTables(db: DatabaseSync): string[] {
 function settledSeqs(meta: Meta, from: number): { joins: string[]; settled: number[] } {
   const joins = meta.db.prepare("SELECT DISTINCT scope FROM state WHERE scope LIKE 'join:%'").all()
     .map((r) => String(r.scope));
-  const settled = Array.from({ length: from }, (_, i) =>
-    joins.length === 0 ? Infinity : Math.min(...joins.map((scope) => Number(meta.get(scope, `shard_${i}`) ?? 0))));
+  const settled = Array.from(
+    { length: from },
+    (_, i) =>
+      joins.length === 0
+        ? Infinity
+        : Math.min(...joins.map((scope) => Number(meta.get(scope, `shard_${i}`) ?? 0))),
+  );
   return { joins, settled };
 }
 
@@ -98,10 +103,20 @@ function build(
   const old = Array.from({ length: plan.from }, (_, i) => new DatabaseSync(shardPath(dataDir, i)));
   try {
     const topics = [...new Set(old.flatMap(topicTables))].sort();
-    const total = old.reduce((n, db) =>
-      n + topics.reduce((m, t) => m + Number(db.prepare(`SELECT count(*) AS n FROM "${t}"`).get()!.n), 0), 0);
+    const total = old.reduce(
+      (n, db) =>
+        n +
+        topics.reduce(
+          (m, t) => m + Number(db.prepare(`SELECT count(*) AS n FROM "${t}"`).get()!.n),
+          0,
+        ),
+      0,
+    );
     Deno.mkdirSync(plan.staging, { recursive: true });
-    const fresh = Array.from({ length: plan.to }, (_, i) => new Shard(i, shardPath(plan.staging, i), topics));
+    const fresh = Array.from(
+      { length: plan.to },
+      (_, i) => new Shard(i, shardPath(plan.staging, i), topics),
+    );
     const { settled } = settledSeqs(meta, plan.from);
     let done = 0;
     const copy = (pendingPhase: boolean) => {
@@ -112,13 +127,21 @@ function build(
       old.forEach((db, shard) => {
         for (const topic of topics) {
           const rows = db.prepare(
-            `SELECT key, payload, timestamp, _change FROM "${topic}" WHERE _seq ${pendingPhase ? ">" : "<="} ?
+            `SELECT key, payload, timestamp, _change FROM "${topic}" WHERE _seq ${
+              pendingPhase ? ">" : "<="
+            } ?
              ORDER BY _seq`,
           ).iterate(settled[shard] === Infinity ? Number.MAX_SAFE_INTEGER : settled[shard]);
           for (const r of rows) {
             const key = String(r.key);
             const target = shardOf(key, plan.to);
-            queues[target].push([topic, key, String(r.payload), Number(r.timestamp), r._change as string | null]);
+            queues[target].push([
+              topic,
+              key,
+              String(r.payload),
+              Number(r.timestamp),
+              r._change as string | null,
+            ]);
             if (queues[target].length >= BATCH) flush(target);
             if (++done % BATCH === 0) progress(done, total);
           }
@@ -133,10 +156,18 @@ function build(
 
     const rows: Record<string, number> = {};
     for (const topic of topics) {
-      const before = old.reduce((n, db) => n + Number(db.prepare(`SELECT count(*) AS n FROM "${topic}"`).get()!.n), 0);
-      const after = fresh.reduce((n, s) => n + Number(s.db.prepare(`SELECT count(*) AS n FROM "${topic}"`).get()!.n), 0);
+      const before = old.reduce(
+        (n, db) => n + Number(db.prepare(`SELECT count(*) AS n FROM "${topic}"`).get()!.n),
+        0,
+      );
+      const after = fresh.reduce(
+        (n, s) => n + Number(s.db.prepare(`SELECT count(*) AS n FROM "${topic}"`).get()!.n),
+        0,
+      );
       if (before !== after) {
-        throw new Error(`topic ${topic}: ${before} rows before, ${after} after; the data directory is unchanged`);
+        throw new Error(
+          `topic ${topic}: ${before} rows before, ${after} after; the data directory is unchanged`,
+        );
       }
       rows[topic] = after;
     }
@@ -158,17 +189,25 @@ function build(
  * only if its destination is still free, so a run interrupted anywhere here is
  * finished by running it again.
  */
-function finish(dataDir: string, meta: Meta, report: ReshardReport, markerPath: string): ReshardReport {
+function finish(
+  dataDir: string,
+  meta: Meta,
+  report: ReshardReport,
+  markerPath: string,
+): ReshardReport {
   Deno.mkdirSync(report.backup, { recursive: true });
   for (let i = 0; i < report.from; i++) moveDatabase(shardPath(dataDir, i), report.backup);
   crashPoint("reshard:old-moved");
   for (let i = 0; i < report.to; i++) moveDatabase(shardPath(report.staging, i), dataDir);
   meta.transaction(() => {
     meta.set("layout", "shard_count", String(report.to));
-    const joins = meta.db.prepare("SELECT DISTINCT scope FROM state WHERE scope LIKE 'join:%'").all()
+    const joins = meta.db.prepare("SELECT DISTINCT scope FROM state WHERE scope LIKE 'join:%'")
+      .all()
       .map((r) => String(r.scope));
     for (const scope of joins) {
-      for (const [key] of meta.entries(scope)) if (key.startsWith("shard_")) meta.delete(scope, key);
+      for (const [key] of meta.entries(scope)) {
+        if (key.startsWith("shard_")) meta.delete(scope, key);
+      }
       report.settledInNew.forEach((seq, i) => meta.set(scope, `shard_${i}`, String(seq)));
     }
   });
