@@ -22,6 +22,16 @@ import { FullEvaluator } from "./joins/evaluator.ts";
 import { Joiner, type JoinTask } from "./joins/joiner.ts";
 import { type Clock, type Result, systemClock } from "./types.ts";
 import { ControlServer } from "./control/server.ts";
+import { checkpointPassive } from "./store/sqlite.ts";
+import { replicatedDatabases } from "./replication/litestream_config.ts";
+import {
+  findLitestream,
+  LitestreamProcess,
+  restoreMissing,
+  writeLitestreamConfig,
+} from "./replication/litestream.ts";
+import { WalGuard } from "./replication/wal_guard.ts";
+import { RESHARD_MARKER } from "./store/reshard.ts";
 import { serveEngineInfo } from "./control/methods.ts";
 
 export interface EngineOptions {
@@ -45,6 +55,9 @@ export class Engine {
   readonly sinks = new Map<string, SinkRunner>();
   readonly sources: Source[] = [];
   readonly startedAt: number;
+  /** The Litestream child, in embedded replication mode. */
+  litestream: LitestreamProcess | undefined;
+  walGuard: WalGuard | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(
@@ -77,7 +90,15 @@ export class Engine {
     }
     const opened: { close(): void }[] = [lock];
     try {
-      const meta = new Meta(`${e.data_dir}/meta.db`, { synchronous: e.synchronous });
+      await refuseInterruptedReshard(e.data_dir, config.file);
+      const metrics = new Metrics();
+      const replicated = config.replication.enabled;
+      const litestream = await prepareReplication(config, clock, log.child("replication"), metrics);
+      const walAutocheckpoint = replicated ? 0 : undefined;
+      const meta = new Meta(`${e.data_dir}/meta.db`, {
+        synchronous: e.synchronous,
+        walAutocheckpoint,
+      });
       opened.push(meta);
       meta.checkLayout(e.shard_count, e.data_dir);
       const writer = await Writer.open({
@@ -89,6 +110,7 @@ export class Engine {
         flushIntervalMs: e.flush_interval,
         batchSize: e.batch_size,
         maxBacklog: e.max_backlog,
+        walAutocheckpoint,
       });
       opened.push({ close: () => void writer.close() });
       log.child("store").info(
@@ -96,7 +118,6 @@ export class Engine {
           config.topicNames.join(", ") || "none"
         }`,
       );
-      const metrics = new Metrics();
       observeWriter(writer, metrics);
       const readers = await Readers.open({
         dataDir: e.data_dir,
@@ -201,11 +222,34 @@ export class Engine {
       }
       const address = await http.start(config.http.listen);
       opened.push({ close: () => void http.stop() });
-      log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
       retention.start(e.retention_interval);
+      if (replicated) {
+        engine.walGuard = new WalGuard(
+          replicatedDatabases(e.data_dir, e.shard_count).flatMap((db, i) =>
+            i < e.shard_count
+              ? [{ ...db, checkpoint: () => writer.checkpoint(i) }]
+              : db.name === "meta"
+              ? [{ ...db, checkpoint: () => checkpointPassive(meta.db) }]
+              : []
+          ),
+          config.replication.wal_max,
+          log.child("replication"),
+          metrics,
+        );
+        engine.walGuard.start();
+      }
+      if (litestream) {
+        engine.litestream = litestream;
+        litestream.start();
+        log.child("replication").info(
+          `litestream replicating ${e.shard_count} shard(s), meta and dlq to ${config.replication.replica_url}`,
+        );
+      }
       await engine.control.start();
       opened.push({ close: () => void engine.control.stop() });
       log.child("control").info(`control socket at ${e.socket}`);
+      // Last: "listening" tells scripts and tests that everything is up.
+      log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
       return engine;
     } catch (error) {
       for (const resource of opened.reverse()) {
@@ -260,10 +304,44 @@ export class Engine {
     );
     this.readers.close();
     await this.writer.close();
+    this.walGuard?.stop();
     this.meta.close();
+    // Last, so that Litestream ships everything committed above before it exits.
+    await this.litestream?.stop();
     this.lock.close();
     this.log.info("stopped");
   }
+}
+
+async function refuseInterruptedReshard(dataDir: string, file: string): Promise<void> {
+  try {
+    const plan = JSON.parse(await Deno.readTextFile(`${dataDir}/${RESHARD_MARKER}`));
+    throw new LayoutError(
+      `a reshard of ${dataDir} from ${plan.from} to ${plan.to} shards was interrupted; ` +
+        `finish it with litejoin reshard --to ${plan.to} -c ${file}`,
+    );
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+/**
+ * Embedded replication: finds Litestream, restores missing databases before anything
+ * opens them, and returns the child to start once the engine serves.
+ */
+async function prepareReplication(
+  config: Config,
+  clock: Clock,
+  log: Logger,
+  metrics: Metrics,
+): Promise<LitestreamProcess | undefined> {
+  const r = config.replication;
+  if (!r.enabled || r.mode !== "embedded") return undefined;
+  const { data_dir: dataDir, shard_count: shardCount } = config.engine;
+  const bin = await findLitestream(r.litestream_bin);
+  const configPath = await writeLitestreamConfig(r, dataDir, shardCount);
+  if (r.restore_on_boot) await restoreMissing(bin, configPath, dataDir, shardCount, log);
+  return new LitestreamProcess(bin, configPath, log, clock, metrics);
 }
 
 function observeWriter(writer: Writer, metrics: Metrics): void {

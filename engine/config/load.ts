@@ -165,6 +165,13 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
     }
   });
 
+  if (parsed.replication.enabled && !parsed.replication.replica_url) {
+    report(
+      ["replication"],
+      "replica_url is required when replication is enabled (e.g. s3://bucket/litejoin)",
+    );
+  }
+
   const base = dirname(resolve(file));
   const dataDir = isAbsolute(parsed.engine.data_dir)
     ? parsed.engine.data_dir

@@ -17,6 +17,7 @@ import { duration, listen } from "./units.ts";
 import { MAX_SHARDS } from "../store/reader_db.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { sinkKinds } from "../sinks/registry.ts";
+import { replicationSpec } from "../replication/litestream_config.ts";
 
 type Specs<K extends Record<string, { spec: unknown }>> = { [N in keyof K]: K[N]["spec"] };
 const specsOf = <K extends Record<string, { spec: unknown }>>(kinds: K) =>
@@ -90,6 +91,7 @@ export const configSpec = object({
   sources: list(sourceSpec).default([]),
   joins: list(joinSpec).default([]),
   sinks: list(sinkSpec).default([]),
+  replication: replicationSpec,
 });
 
 export type SourceConfig = Infer<typeof sourceSpec>;
