@@ -112,7 +112,7 @@ export function startApiServer(
     return Response.json({ error: "not found" }, { status: 404 });
   };
 
-  const answer = async (request: Request, url: URL): Promise<Response> => {
+  const answer = async (url: URL): Promise<Response> => {
     if (held) await held;
     const fault = server.faults.shift();
     if (fault === undefined || fault === null) return page(url);
@@ -150,7 +150,7 @@ export function startApiServer(
         status: 0,
       };
       server.log.push(entry);
-      const response = await answer(request, url);
+      const response = await answer(url);
       entry.status = response.status;
       return response;
     });
