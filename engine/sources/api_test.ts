@@ -4,7 +4,7 @@
  * Polls are triggered with `poll()` so that data changes fall between polls.
  */
 import assert from "node:assert/strict";
-import { parseConfig } from "../config/load.ts";
+import { type ConfigError, parseConfig } from "../config/load.ts";
 import { HttpServer } from "../http/server.ts";
 import { createLogger } from "../log.ts";
 import { Metrics } from "../metrics.ts";
@@ -526,3 +526,42 @@ Deno.test("api source sends the method, headers and body it is configured with",
       await h.close();
     }
   }));
+
+Deno.test("api source config reports every mistake with its position", () => {
+  const text = `sources:
+  - name: a
+    type: api
+    url: ftp://x
+    topic: users
+    key: id
+    items: "data..list"
+    interval: 0
+    pagination: { type: page, size: 10 }
+  - { name: b, type: api, url: "http://x", topic: users, key: id, deletes: true, watermark: { field: updated_at, param: since } }
+  - { name: c, type: api, url: "http://x", topic: users, key: id, body: { q: 1 } }
+  - name: d
+    type: api
+    url: "http://x"
+    topic: users
+    key: id
+    pagination: { type: offset, param: since }
+    watermark: { field: updated_at, param: since }
+  - { name: e, type: api, url: "http://x", topic: users, key: id, pagination: { type: pages } }
+`;
+  let lines: string[] = [];
+  try {
+    parseConfig(text, "litejoin.yaml");
+  } catch (error) {
+    lines = (error as ConfigError).lines;
+  }
+  assert.deepEqual(lines, [
+    'litejoin.yaml:4:10: sources[0].url: "ftp://x" must be an http:// or https:// URL',
+    'litejoin.yaml:7:12: sources[0].items: "data..list" must be a dotted path such as data or result.items, or empty for a top-level list',
+    "litejoin.yaml:8:15: sources[0].interval: must be above 0",
+    "litejoin.yaml:9:17: sources[0].pagination: size_param and size go together: give both or neither",
+    "litejoin.yaml:10:5: sources[1]: deletes needs full snapshots, and a watermark polls only what changed; remove one",
+    "litejoin.yaml:11:5: sources[2]: a body needs method: POST",
+    "litejoin.yaml:12:5: sources[3]: watermark.param since is also a pagination parameter; choose another",
+    'litejoin.yaml:19:87: sources[4].pagination.type: "pages" is not one of cursor, link, page, offset (did you mean "page"?)',
+  ]);
+});
