@@ -20,7 +20,8 @@ export type ErrorReason =
   | "key"
   | "pagination"
   | "max_pages"
-  | "write";
+  | "write"
+  | "internal";
 
 /** A request that failed, or a response the source cannot use. */
 export class ApiError extends Error {

@@ -40,7 +40,7 @@ export class ApiState {
       "INSERT OR REPLACE INTO api_items (source, key, hash, json) VALUES (?, ?, ?, ?)",
     );
     this.#remove = meta.db.prepare("DELETE FROM api_items WHERE source = ? AND key = ?");
-    this.#all = meta.db.prepare("SELECT key, json FROM api_items WHERE source = ?");
+    this.#all = meta.db.prepare("SELECT key FROM api_items WHERE source = ?");
     this.#count = meta.db.prepare("SELECT count(*) AS n FROM api_items WHERE source = ?");
     this.#scope = `source:${source}`;
   }
@@ -51,9 +51,9 @@ export class ApiState {
     return row ? { hash: Number(row.hash), json: String(row.json) } : undefined;
   }
 
-  /** Every known key with its item's JSON (for finding deleted keys). */
-  *known(): Generator<[key: string, json: string]> {
-    for (const row of this.#all.iterate(this.source)) yield [String(row.key), String(row.json)];
+  /** Every known key (for finding deleted keys). */
+  *keys(): Generator<string> {
+    for (const row of this.#all.iterate(this.source)) yield String(row.key);
   }
 
   count(): number {

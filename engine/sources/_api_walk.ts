@@ -102,7 +102,7 @@ export async function walk(opts: WalkOptions, state: ApiState): Promise<Walk> {
         return;
       }
       result.items++;
-      seen.add(key);
+      if (opts.deletes) seen.add(key);
       diff(key, payload, state, opts.previous, result.changes);
       if (opts.watermark) result.watermark = later(result.watermark, payload, opts.watermark.field);
     });
@@ -125,9 +125,9 @@ export async function walk(opts: WalkOptions, state: ApiState): Promise<Walk> {
   }
   // Keys that disappeared count as deleted only when the snapshot is whole and clean.
   if (opts.deletes && !result.truncated && result.skipped.count === 0) {
-    for (const [key, json] of state.known()) {
-      if (seen.has(key)) continue;
-      const previous = JSON.parse(json);
+    const gone = [...state.keys()].filter((key) => !seen.has(key));
+    for (const key of gone) {
+      const previous = JSON.parse(state.get(key)!.json);
       result.changes.set(key, {
         change: opts.previous ? { op: "delete", previous } : { op: "delete" },
         payload: previous,

@@ -145,7 +145,7 @@ export class ApiSource implements Source {
       ).bind(source),
       errors: m.counter(
         "litejoin_source_api_errors_total",
-        "API source errors, by source and reason (status, timeout, network, json, too_large, items, key, pagination, max_pages, write).",
+        "API source errors, by source and reason (status, timeout, network, json, too_large, items, key, pagination, max_pages, write, internal).",
       ),
       changes: m.counter(
         "litejoin_source_api_changes_total",
@@ -206,13 +206,15 @@ export class ApiSource implements Source {
       await this.#commit(found, outcome);
     } catch (error) {
       if (this.#abort.signal.aborted) return { ...outcome, error: "stopped" };
-      const e = error instanceof ApiError ? error : new ApiError("write", (error as Error).message);
+      const e = error instanceof ApiError
+        ? error
+        : new ApiError("internal", (error as Error).message, { cause: error });
       this.#metrics.errors.inc({ source: this.name, reason: e.reason });
       this.#metrics.polls.inc({ source: this.name, outcome: "failed" });
       const committed = outcome.changes.insert + outcome.changes.update + outcome.changes.delete;
       this.ctx.log.error(
         `poll failed, ${
-          committed ? `${committed} change(s) were committed before, the rest` : "nothing"
+          committed ? `${committed} change(s) committed before it, the rest not` : "nothing"
         } recorded; next poll in ${this.config.interval} ms: ${e.message}`,
       );
       return { ...outcome, error: e.message };
@@ -232,16 +234,16 @@ export class ApiSource implements Source {
 
   #requestOptions(): RequestOptions {
     const c = this.config;
-    const headers: Record<string, string> = { accept: "application/json", ...c.headers };
+    const headers = new Headers({ accept: "application/json" });
     let body: string | undefined;
     if (c.body !== undefined) {
       body = typeof c.body === "string" ? c.body : JSON.stringify(c.body);
-      const typed = Object.keys(headers).some((h) => h.toLowerCase() === "content-type");
-      if (typeof c.body !== "string" && !typed) headers["content-type"] = "application/json";
+      if (typeof c.body !== "string") headers.set("content-type", "application/json");
     }
+    for (const [name, value] of Object.entries(c.headers)) headers.set(name, value);
     return {
       method: c.method,
-      headers,
+      headers: Object.fromEntries(headers),
       body,
       timeoutMs: c.timeout,
       maxBytes: c.max_response,

@@ -26,9 +26,14 @@ interface Harness {
 }
 
 /** An API source named `users` built from YAML fields, writing topic `users` in `dataDir`. */
-async function harness(fields: string, dataDir?: string): Promise<Harness> {
+async function harness(
+  fields: string,
+  dataDir?: string,
+  env: Record<string, string> = {},
+): Promise<Harness> {
   const text = `sources:\n  - { name: users, type: api, topic: users, key: id, ${fields} }\n`;
-  const config = parseConfig(text, "litejoin.yaml").sources[0] as ApiSourceConfig;
+  const config = parseConfig(text, "litejoin.yaml", (name) => env[name])
+    .sources[0] as ApiSourceConfig;
   dataDir ??= await Deno.makeTempDir({ prefix: "litejoin-api-" });
   const meta = new Meta(`${dataDir}/meta.db`);
   const writer = await Writer.open({
@@ -509,11 +514,13 @@ Deno.test("api source spaces every request of a poll by its rate limit, retries 
     }
   }, 1));
 
-Deno.test("api source sends the method, headers and body it is configured with", () =>
+Deno.test("api source sends the method, headers (with ${ENV}) and body it is configured with", () =>
   withServer(users(2), async (api) => {
     const h = await harness(
-      `url: "${api.url}/link", pagination: { type: link }, method: POST, headers: { Authorization: "Bearer s3cret" }, ` +
+      `url: "${api.url}/link", method: POST, headers: { Authorization: "Bearer \${API_TOKEN}" }, ` +
         "body: { filter: { active: true } }",
+      undefined,
+      { API_TOKEN: "s3cret" },
     );
     try {
       await h.source.poll();
