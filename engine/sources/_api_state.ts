@@ -18,8 +18,12 @@ export type StateChange = [key: string, item: KnownItem | null];
 
 export type Watermark = string | number;
 
+/** Keys per lookup statement: one round trip into SQLite per chunk instead of per key. */
+const LOOKUP_CHUNK = 250;
+
 export class ApiState {
   readonly #get: StatementSync;
+  readonly #lookup: StatementSync;
   readonly #put: StatementSync;
   readonly #remove: StatementSync;
   readonly #all: StatementSync;
@@ -36,6 +40,11 @@ export class ApiState {
         PRIMARY KEY (source, key)
       );`);
     this.#get = meta.db.prepare("SELECT hash, json FROM api_items WHERE source = ? AND key = ?");
+    this.#lookup = meta.db.prepare(
+      `SELECT key, hash FROM api_items WHERE source = ? AND key IN (${
+        Array(LOOKUP_CHUNK).fill("?").join(", ")
+      })`,
+    );
     this.#put = meta.db.prepare(
       "INSERT OR REPLACE INTO api_items (source, key, hash, json) VALUES (?, ?, ?, ?)",
     );
@@ -49,6 +58,20 @@ export class ApiState {
   get(key: string): KnownItem | undefined {
     const row = this.#get.get(this.source, key);
     return row ? { hash: Number(row.hash), json: String(row.json) } : undefined;
+  }
+
+  /** The hashes of those of `keys` that are known, looked up a chunk at a time. */
+  hashes(keys: readonly string[]): Map<string, number> {
+    const out = new Map<string, number>();
+    for (let at = 0; at < keys.length; at += LOOKUP_CHUNK) {
+      const chunk = keys.slice(at, at + LOOKUP_CHUNK);
+      // A short chunk is padded with its last key, so one statement serves every chunk.
+      while (chunk.length < LOOKUP_CHUNK) chunk.push(chunk[chunk.length - 1]);
+      for (const row of this.#lookup.all(this.source, ...chunk)) {
+        out.set(String(row.key), Number(row.hash));
+      }
+    }
+    return out;
   }
 
   /** Every known key (for finding deleted keys). */

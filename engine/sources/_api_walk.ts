@@ -87,6 +87,7 @@ export async function walk(opts: WalkOptions, state: ApiState): Promise<Walk> {
     }
     result.pages++;
     const list = itemList(response.body, opts.items, where);
+    const keyed: [string, Record<string, unknown>][] = [];
     list.forEach((item, index) => {
       if (item === null || typeof item !== "object" || Array.isArray(item)) {
         result.skipped.count++;
@@ -101,11 +102,15 @@ export async function walk(opts: WalkOptions, state: ApiState): Promise<Walk> {
           `item ${index} on ${where} has no key at "${opts.key}" (a non-empty string or number)`;
         return;
       }
-      result.items++;
-      if (opts.deletes) seen.add(key);
-      diff(key, payload, state, opts.previous, result.changes);
-      if (opts.watermark) result.watermark = later(result.watermark, payload, opts.watermark.field);
+      keyed.push([key, payload]);
     });
+    result.items += keyed.length;
+    const hashes = state.hashes(keyed.map(([key]) => key));
+    for (const [key, payload] of keyed) {
+      if (opts.deletes) seen.add(key);
+      diff(key, payload, hashes.get(key), state, opts.previous, result.changes);
+      if (opts.watermark) result.watermark = later(result.watermark, payload, opts.watermark.field);
+    }
     let next: URL | undefined;
     try {
       next = pager.next({
@@ -142,23 +147,23 @@ export async function walk(opts: WalkOptions, state: ApiState): Promise<Walk> {
 function diff(
   key: string,
   payload: Record<string, unknown>,
+  knownHash: number | undefined,
   state: ApiState,
   withPrevious: boolean,
   changes: Map<string, FoundChange>,
 ): void {
   const hash = itemHash(payload);
-  const known = state.get(key);
-  if (known?.hash === hash) {
+  if (knownHash === hash) {
     // Unchanged (an earlier copy of the key in this poll may have said otherwise).
     changes.delete(key);
     return;
   }
   const next = { hash, json: JSON.stringify(payload) };
-  if (!known) {
+  if (knownHash === undefined) {
     changes.set(key, { change: { op: "insert" }, payload, known: next });
     return;
   }
-  const previous = JSON.parse(known.json);
+  const previous = JSON.parse(state.get(key)!.json);
   const change: Change = { op: "update", fields: changedFields(previous, payload) };
   if (withPrevious) change.previous = previous;
   changes.set(key, { change, payload, known: next });
