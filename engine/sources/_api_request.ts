@@ -98,7 +98,7 @@ async function attemptOnce(url: URL, opts: RequestOptions): Promise<ApiResponse>
       })
       : error instanceof ApiError
       ? error
-      : new ApiError("network", (error as Error).message, { retryable: true, cause: error });
+      : new ApiError("network", describe(error), { retryable: true, cause: error });
   try {
     let response: Response;
     try {
@@ -132,6 +132,15 @@ async function attemptOnce(url: URL, opts: RequestOptions): Promise<ApiResponse>
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** An error with its causes: `fetch failed: Connection refused (os error 111)`. */
+function describe(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error; e instanceof Error && parts.length < 4; e = e.cause) {
+    if (!parts.some((p) => p.includes(e.message))) parts.push(e.message);
+  }
+  return parts.join(": ") || String(error);
 }
 
 async function readLimited(response: Response, limit: number): Promise<Uint8Array> {
@@ -178,6 +187,7 @@ export function parseRetryAfter(value: string | null, now: number): number | und
   if (value === null) return undefined;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const date = Date.parse(text);
+  // An HTTP date names its day and month ("Sun, 06 Nov 1994 08:49:37 GMT").
+  const date = /[a-z]{3}/i.test(text) ? Date.parse(text) : NaN;
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

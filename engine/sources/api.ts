@@ -305,11 +305,13 @@ export class ApiSource implements Source {
         slice.map(([key, c]): StateChange => [key, c.known]),
         last ? watermark : undefined,
       );
-      for (const [, c] of slice) {
-        outcome.changes[c.change.op]++;
-        this.#keys += c.change.op === "insert" ? 1 : c.change.op === "delete" ? -1 : 0;
-        this.#metrics.changes.inc({ source: this.name, op: c.change.op });
+      const counts = { insert: 0, update: 0, delete: 0 };
+      for (const [, c] of slice) counts[c.change.op]++;
+      for (const op of ["insert", "update", "delete"] as const) {
+        outcome.changes[op] += counts[op];
+        if (counts[op]) this.#metrics.changes.inc({ source: this.name, op }, counts[op]);
       }
+      this.#keys += counts.insert - counts.delete;
       this.#metrics.messages.inc(messages.length);
     }
   }

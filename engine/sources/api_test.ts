@@ -534,6 +534,54 @@ Deno.test("api source sends the method, headers (with ${ENV}) and body it is con
     }
   }));
 
+Deno.test("api source refuses a response over max_response and says so", () =>
+  withServer(users(50), async (api) => {
+    const h = await harness(`url: "${api.url}/link", max_response: 1KiB`);
+    try {
+      const outcome = await h.source.poll();
+      assert.equal(
+        outcome.error,
+        `GET ${api.url}/link: response is over max_response (1024 bytes)`,
+      );
+      assert.equal(errors(h, "too_large"), 1);
+    } finally {
+      await h.close();
+    }
+  }));
+
+Deno.test("api source counts a refused connection as a network error and retries it", async () => {
+  const closed = await startApiServer([]);
+  await closed.stop();
+  const h = await harness(
+    `url: "${closed.url}/link", retries: 1, backoff: { initial: 1ms, max: 1ms }`,
+  );
+  try {
+    const outcome = await h.source.poll();
+    assert.match(outcome.error!, new RegExp(`^GET ${closed.url}/link: .*(refused|connect)`, "i"));
+    assert.equal(errors(h, "network"), 2);
+    assert.equal(
+      h.metrics.counter("litejoin_source_api_requests_total", "").get({ source: "users" }),
+      2,
+    );
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("api source sends the initial watermark before any poll is recorded", () =>
+  withServer(users(3), async (api) => {
+    const h = await harness(
+      `url: "${api.url}/link", watermark: { field: updated_at, param: since, initial: "2026-01-01T00:00:00.000002Z" }`,
+    );
+    try {
+      await h.source.poll();
+      assert.equal(api.log[0].query.since, "2026-01-01T00:00:00.000002Z");
+      assert.deepEqual(stream(h).map((m) => m.key), ["u2", "u3"]);
+    } finally {
+      await h.close();
+    }
+  }));
+
 Deno.test("api source config reports every mistake with its position", () => {
   const text = `sources:
   - name: a
