@@ -502,13 +502,17 @@ Deno.test("api source spaces every request of a poll by its rate limit, retries 
       // 10 pages of one item, one retry.
       assert.equal(api.log.length, 11);
       const at = api.log.map((r) => r.at);
-      // The server's own clock: any k+1 consecutive requests span at least k × 50 ms
-      // (a few ms of slack for delivery jitter). Unlimited, they come in a few ms.
+      // Measured by the server: request j is sent at least (j - i) × 50 ms after request
+      // i's token, which is taken after request i - 1 was received. So any two requests
+      // i < j arrive at least (j - i - 1) × 50 ms apart, however late timers fire (2 ms
+      // for timer rounding). Unlimited, all eleven arrive within a few ms.
       for (let i = 0; i < at.length; i++) {
         for (let j = i + 2; j < at.length; j++) {
-          assert.ok(at[j] - at[i] >= (j - i) * 50 - 25, `requests ${i}..${j}: ${at[j] - at[i]} ms`);
+          const gap = at[j] - at[i];
+          assert.ok(gap >= (j - i - 1) * 50 - 2, `requests ${i}..${j}: ${gap} ms`);
         }
       }
+      assert.ok(at[10] - at[0] >= 9 * 50 - 2);
     } finally {
       await h.close();
     }
