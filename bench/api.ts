@@ -1,7 +1,8 @@
 /**
  * One API source polling 10,000 records over 100 cursor pages from a local server:
  * time of the first poll (all inserts), of a poll where nothing changed, and of one
- * where 1% changed, with the engine's memory. Prints one JSON line.
+ * where 1% changed, with the engine's memory and the size of its diff state in meta.db
+ * (a hash and the JSON of every item). Prints one JSON line.
  *
  *   deno run -A bench/api.ts [--records 10000] [--page 100]
  *
@@ -81,6 +82,14 @@ try {
   let third = await poll(engine.log, 3);
   for (let n = 4; third.updates === 0; n++) third = await poll(engine.log, n);
   const end = await memory(engine.child.pid);
+  const fileMib = (path: string) => {
+    try {
+      return Deno.statSync(path).size / 1024 / 1024;
+    } catch {
+      return 0;
+    }
+  };
+  const metaMib = fileMib(`${dir}/data/meta.db`) + fileMib(`${dir}/data/meta.db-wal`);
   if (first.inserts !== RECORDS || third.updates !== RECORDS / 100) {
     throw new Error(`unexpected change counts: ${JSON.stringify({ first, third })}`);
   }
@@ -96,6 +105,7 @@ try {
     rss_mib_after_first_poll: Math.round(afterFirst.rss),
     rss_mib_end: Math.round(end.rss),
     peak_rss_mib: Math.round(end.peak),
+    meta_db_mib: Number(metaMib.toFixed(1)),
   }));
 } finally {
   engine.child.kill("SIGTERM");
