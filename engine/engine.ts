@@ -183,10 +183,7 @@ export class Engine {
       const retentionLog = log.child("retention");
       const retention = new Retention(
         writer,
-        config.topicNames.map((topic) => ({
-          topic,
-          retention: config.topics.find((t) => t.name === topic)?.retention ?? e.retention,
-        })),
+        config.topicNames.map((topic) => ({ topic, retention: topicRetention(config, topic) })),
         clock,
         retentionLog,
         metrics,
@@ -342,6 +339,18 @@ async function prepareReplication(
   const configPath = await writeLitestreamConfig(r, dataDir, shardCount);
   if (r.restore_on_boot) await restoreMissing(bin, configPath, dataDir, shardCount, log);
   return new LitestreamProcess(bin, configPath, log, clock, metrics);
+}
+
+/**
+ * A topic's retention: its own setting, else `engine.retention`. A topic an API
+ * source writes holds the API's current state, and unchanged items are deliberately
+ * not rewritten, so age says nothing about it: it keeps its rows unless told otherwise.
+ */
+export function topicRetention(config: Config, topic: string): number {
+  const own = config.topics.find((t) => t.name === topic)?.retention;
+  if (own !== undefined) return own;
+  const snapshot = config.sources.some((s) => s.type === "api" && s.topic === topic);
+  return snapshot ? 0 : config.engine.retention;
 }
 
 function observeWriter(writer: Writer, metrics: Metrics): void {

@@ -167,3 +167,21 @@ Deno.test("durations, sizes and addresses parse, and bad ones say how to write t
   assert.deepEqual(parseListen("[::1]:9"), { hostname: "::1", port: 9 });
   assert.ok("error" in (parseListen("localhost") as object));
 });
+
+Deno.test("topics written by an API source keep their rows unless a topic retention is set", async () => {
+  const { topicRetention } = await import("../engine.ts");
+  const config = parseConfig(
+    `
+engine: { retention: 1h }
+topics: [{ name: pinned, retention: 5m }]
+sources:
+  - { name: users_api, type: api, url: "http://127.0.0.1:1/users", topic: users, key: id }
+  - { name: pinned_api, type: api, url: "http://127.0.0.1:1/p", topic: pinned, key: id }
+  - { name: events_in, type: http, path: /e, topic: events, key: id }
+`,
+    "x.yaml",
+  );
+  assert.equal(topicRetention(config, "users"), 0);
+  assert.equal(topicRetention(config, "pinned"), 300_000);
+  assert.equal(topicRetention(config, "events"), 3_600_000);
+});
