@@ -23,6 +23,10 @@ import { Joiner, type JoinTask } from "./joins/joiner.ts";
 import { type Clock, type Result, systemClock } from "./types.ts";
 import { ControlServer } from "./control/server.ts";
 import { serveEngineInfo } from "./control/methods.ts";
+import { Cors } from "./http/cors.ts";
+import { staticFiles } from "./http/static.ts";
+import { carrySseSets } from "./sinks/sse_carry.ts";
+import { observeEngine } from "./observe.ts";
 
 export interface EngineOptions {
   clock?: Clock;
@@ -107,6 +111,10 @@ export class Engine {
       opened.push(readers);
 
       const http = new HttpServer(log.child("http"));
+      if (config.http.cors.origins.length) http.useCors(new Cors(config.http.cors));
+      for (const files of config.http.static) {
+        http.mount(files.path, staticFiles(resolvePath(config, files.dir), files.path));
+      }
       const sinkCtx: SinkContext = {
         http,
         clock,
@@ -157,6 +165,7 @@ export class Engine {
       });
       const joiner = new Joiner(tasks, readers, () => writer.seqs(), joinLog, metrics);
       writer.onCommit((batch) => joiner.onCommit(batch));
+      await carrySseSets(config, sinks, readers, clock);
       await joiner.recover();
 
       const retentionLog = log.child("retention");
@@ -186,6 +195,7 @@ export class Engine {
         new ControlServer(e.socket!, log.child("control")),
       );
       for (const [name, runner] of sinks) engine.sinks.set(name, runner);
+      observeEngine(metrics, { sinks, joiner, startedAt: engine.startedAt });
       engine.#routes();
       serveEngineInfo(engine.control, engine);
 
