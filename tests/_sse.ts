@@ -99,6 +99,8 @@ export class ResultView {
   id = "";
   resets = 0;
   applied = 0;
+  /** Events whose id did not follow the previous one: a gap or a duplicate. */
+  readonly anomalies: string[] = [];
   #client: SseClient | undefined;
   #closed = false;
 
@@ -142,6 +144,9 @@ export class ResultView {
     if (!rows) this.state.set(result.name, rows = new Map());
     if (result._change?.op === "delete") rows.delete(result.key);
     else rows.set(result.key, result.row);
+    if (BigInt(event.id) !== BigInt(this.id) + 1n) {
+      this.anomalies.push(`event ${event.id} after ${this.id}`);
+    }
     this.id = event.id;
     this.applied++;
   }
