@@ -24,7 +24,11 @@ import { SseStore } from "./_sse_store.ts";
 import { type Departure, Hub } from "./_sse_hub.ts";
 
 export const spec = object({
-  path: httpPath().check((p) => p.length > 1 && p.endsWith("/") ? "must not end with /" : undefined)
+  path: httpPath().check((p) =>
+    p.length > 1 && p.endsWith("/")
+      ? `${JSON.stringify(p)} must not end with / (write ${p.replace(/\/+$/, "")})`
+      : undefined
+  )
     .describe(
       "URL path of the event stream; the snapshot is at <path>/snapshot.",
       "/stream/orders",
@@ -101,6 +105,9 @@ export class SseSink implements Sink {
       snapshots: m.counter("litejoin_sse_snapshots_total", "Snapshots served, by SSE sink.")
         .bind(labels),
     };
+    for (const reason of ["client", "lagging", "shutdown"] satisfies Departure[]) {
+      this.#metrics.disconnects.bind({ sink: name, reason }); // present at 0 from the start
+    }
     const gauge = (metric: string, help: string, read: () => number) => {
       const g = m.gauge(metric, help);
       g.collect(() => g.set(labels, read()));
