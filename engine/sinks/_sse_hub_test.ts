@@ -33,8 +33,9 @@ async function drain(
 ) {
   const seen: Seen = { ids: [], types: [] };
   let text = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    text += chunk;
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    text += decoder.decode(chunk, { stream: true });
     const blocks = text.split("\n\n");
     text = blocks.pop()!;
     for (const block of blocks) {

@@ -20,7 +20,7 @@ const J = JSON.stringify;
 export class SseStore {
   /** Result set name → result key → row as JSON. */
   readonly state = new Map<string, Map<string, string>>();
-  /** Result sets this sink has carried (seeded or fed); see `SseSink.carry`. */
+  /** Result sets whose whole state the sink holds (seeded, or fed from the start); see `SseSink.carry`. */
   readonly carried = new Set<string>();
   #seq: number;
   readonly #db: DatabaseSync;
@@ -106,7 +106,6 @@ export class SseStore {
       for (const { name, key, row } of changes.values()) {
         if (row === null) this.#remove.run(name, key);
         else this.#upsert.run(name, key, row);
-        this.#carry.run(name);
       }
       for (const event of events) {
         if (event.seq >= keepFrom) this.#event.run(event.seq, event.name, event.data);
@@ -122,7 +121,6 @@ export class SseStore {
       } else {
         this.#rows(name).set(key, row);
       }
-      this.carried.add(name);
     }
     this.#seq = seq;
     return events;

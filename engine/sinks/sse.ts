@@ -152,7 +152,7 @@ export class SseSink implements Sink {
     const wanted = new Set(sets.map((s) => s.name));
     const now = this.ctx.clock.now();
     const retired: Result[] = [];
-    for (const name of this.#store.carried) {
+    for (const name of new Set([...this.#store.carried, ...this.#store.state.keys()])) {
       if (wanted.has(name)) continue;
       for (const key of this.#store.state.get(name)?.keys() ?? []) {
         retired.push({ name, key, row: {}, timestamp: now, _change: { op: "delete" } });
@@ -164,11 +164,24 @@ export class SseSink implements Sink {
     }
     for (const set of sets) {
       if (this.#store.carried.has(set.name) || !set.current) continue;
-      const events = this.#store.apply(await set.current());
+      let results: Result[];
+      try {
+        results = await set.current();
+      } catch (error) {
+        // Not fatal: the set fills as results arrive, and seeding is tried again next start.
+        wanted.delete(set.name);
+        this.ctx.log.warn(
+          `cannot seed ${set.name} from its current result: ${(error as Error).message}`,
+        );
+        continue;
+      }
+      const events = this.#store.apply(results);
       this.#hub.publish(events);
-      this.ctx.log.info(`seeded ${events.length} current result(s) of ${set.name}`);
+      this.#metrics.events.inc(events.length);
+      if (events.length) this.ctx.log.info(`seeded ${events.length} result(s) of ${set.name}`);
     }
     this.#store.setCarried(wanted);
+    for (const set of sets) wanted.add(set.name);
     this.#feeds = [...wanted];
   }
 

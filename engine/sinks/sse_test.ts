@@ -230,6 +230,17 @@ Deno.test("sse sink seeds a result set it has not carried, and removes one it no
     // Carried now: declaring it again does not seed it twice.
     await t.sink.carry([{ name: "orders", current: () => Promise.resolve(upserts(0, 5, "x")) }]);
     assert.equal(client.events.length, 4);
+    // A join that cannot be read yet is not fatal; it is seeded at the next start.
+    const failing = { name: "late", current: () => Promise.reject(new Error("no such table")) };
+    await t.sink.carry([{ name: "orders" }, failing]);
+    assert.ok(
+      t.logs.some((l) => l.includes("cannot seed late from its current result: no such table")),
+    );
+    await t.sink.carry([{ name: "orders" }, {
+      name: "late",
+      current: () => Promise.resolve([{ name: "late", key: "q", row: { q: 1 }, timestamp: 1 }]),
+    }]);
+    await waitFor("the late set seeded", () => client.events.length === 5);
     await client.close();
   } finally {
     await t.stop();
