@@ -125,7 +125,7 @@ export class HttpServer {
   }
 
   /**
-   * Stops accepting connections, runs the stop hooks, and waits for the requests in
+   * Runs the stop hooks, stops accepting connections, and waits for the requests in
    * flight, at most `graceMs`: a client that stopped reading cannot hold the engine up.
    */
   async stop(graceMs = 5000): Promise<void> {
