@@ -33,6 +33,10 @@ import {
 import { WalGuard } from "./replication/wal_guard.ts";
 import { RESHARD_MARKER } from "./store/reshard.ts";
 import { serveEngineInfo } from "./control/methods.ts";
+import { Cors } from "./http/cors.ts";
+import { staticFiles } from "./http/static.ts";
+import { carrySseSets } from "./sinks/sse_carry.ts";
+import { observeEngine } from "./observe.ts";
 
 export interface EngineOptions {
   clock?: Clock;
@@ -128,6 +132,10 @@ export class Engine {
       opened.push(readers);
 
       const http = new HttpServer(log.child("http"));
+      if (config.http.cors.origins.length) http.useCors(new Cors(config.http.cors));
+      for (const files of config.http.static) {
+        http.mount(files.path, staticFiles(resolvePath(config, files.dir), files.path));
+      }
       const sinkCtx: SinkContext = {
         http,
         clock,
@@ -178,6 +186,7 @@ export class Engine {
       });
       const joiner = new Joiner(tasks, readers, () => writer.seqs(), joinLog, metrics);
       writer.onCommit((batch) => joiner.onCommit(batch));
+      await carrySseSets(config, sinks, readers, clock);
       await joiner.recover();
 
       const retentionLog = log.child("retention");
@@ -204,6 +213,7 @@ export class Engine {
         new ControlServer(e.socket!, log.child("control")),
       );
       for (const [name, runner] of sinks) engine.sinks.set(name, runner);
+      observeEngine(metrics, { sinks, joiner, startedAt: engine.startedAt });
       engine.#routes();
       serveEngineInfo(engine.control, engine);
 
