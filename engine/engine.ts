@@ -22,9 +22,23 @@ import { FullEvaluator } from "./joins/evaluator.ts";
 import { Joiner, type JoinTask } from "./joins/joiner.ts";
 import { type Clock, type Result, systemClock } from "./types.ts";
 import { ControlServer } from "./control/server.ts";
+import { checkpointPassive } from "./store/sqlite.ts";
+import { replicatedDatabases } from "./replication/litestream_config.ts";
+import {
+  findLitestream,
+  LitestreamProcess,
+  restoreMissing,
+  writeLitestreamConfig,
+} from "./replication/litestream.ts";
+import { WalGuard } from "./replication/wal_guard.ts";
+import { RESHARD_MARKER } from "./store/reshard.ts";
 import { serveEngineInfo } from "./control/methods.ts";
 import { Dlq, loggedRejects } from "./dlq/dlq.ts";
 import { serveDlq } from "./dlq/control.ts";
+import { Cors } from "./http/cors.ts";
+import { staticFiles } from "./http/static.ts";
+import { carrySseSets } from "./sinks/sse_carry.ts";
+import { observeEngine } from "./observe.ts";
 
 export interface EngineOptions {
   clock?: Clock;
@@ -49,6 +63,9 @@ export class Engine {
   /** The dead-letter queue; undefined with `dlq.enabled: false`. */
   dlq: Dlq | undefined;
   readonly startedAt: number;
+  /** The Litestream child, in embedded replication mode. */
+  litestream: LitestreamProcess | undefined;
+  walGuard: WalGuard | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(
@@ -81,7 +98,15 @@ export class Engine {
     }
     const opened: { close(): void }[] = [lock];
     try {
-      const meta = new Meta(`${e.data_dir}/meta.db`, { synchronous: e.synchronous });
+      await refuseInterruptedReshard(e.data_dir, config.file);
+      const metrics = new Metrics();
+      const replicated = config.replication.enabled;
+      const litestream = await prepareReplication(config, clock, log.child("replication"), metrics);
+      const walAutocheckpoint = replicated ? 0 : undefined;
+      const meta = new Meta(`${e.data_dir}/meta.db`, {
+        synchronous: e.synchronous,
+        walAutocheckpoint,
+      });
       opened.push(meta);
       meta.checkLayout(e.shard_count, e.data_dir);
       const writer = await Writer.open({
@@ -93,6 +118,7 @@ export class Engine {
         flushIntervalMs: e.flush_interval,
         batchSize: e.batch_size,
         maxBacklog: e.max_backlog,
+        walAutocheckpoint,
       });
       opened.push({ close: () => void writer.close() });
       log.child("store").info(
@@ -100,7 +126,6 @@ export class Engine {
           config.topicNames.join(", ") || "none"
         }`,
       );
-      const metrics = new Metrics();
       observeWriter(writer, metrics);
       const readers = await Readers.open({
         dataDir: e.data_dir,
@@ -115,6 +140,7 @@ export class Engine {
           dataDir: e.data_dir,
           synchronous: e.synchronous,
           busyTimeoutMs: e.busy_timeout,
+          walAutocheckpoint,
           clock,
           log: log.child("dlq"),
           metrics,
@@ -123,6 +149,10 @@ export class Engine {
       if (dlq) opened.push(dlq);
 
       const http = new HttpServer(log.child("http"));
+      if (config.http.cors.origins.length) http.useCors(new Cors(config.http.cors));
+      for (const files of config.http.static) {
+        http.mount(files.path, staticFiles(resolvePath(config, files.dir), files.path));
+      }
       const sinkCtx: SinkContext = {
         http,
         clock,
@@ -173,15 +203,13 @@ export class Engine {
       });
       const joiner = new Joiner(tasks, readers, () => writer.seqs(), joinLog, metrics);
       writer.onCommit((batch) => joiner.onCommit(batch));
+      await carrySseSets(config, sinks, readers, clock);
       await joiner.recover();
 
       const retentionLog = log.child("retention");
       const retention = new Retention(
         writer,
-        config.topicNames.map((topic) => ({
-          topic,
-          retention: config.topics.find((t) => t.name === topic)?.retention ?? e.retention,
-        })),
+        config.topicNames.map((topic) => ({ topic, retention: topicRetention(config, topic) })),
         clock,
         retentionLog,
         metrics,
@@ -202,6 +230,7 @@ export class Engine {
         new ControlServer(e.socket!, log.child("control")),
       );
       for (const [name, runner] of sinks) engine.sinks.set(name, runner);
+      observeEngine(metrics, { sinks, joiner, startedAt: engine.startedAt });
       engine.#routes();
       serveEngineInfo(engine.control, engine);
       engine.dlq = dlq;
@@ -220,12 +249,37 @@ export class Engine {
       }
       const address = await http.start(config.http.listen);
       opened.push({ close: () => void http.stop() });
-      log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
       retention.start(e.retention_interval);
       dlq?.start();
+      if (replicated) {
+        engine.walGuard = new WalGuard(
+          replicatedDatabases(e.data_dir, e.shard_count).flatMap((db, i) =>
+            i < e.shard_count
+              ? [{ ...db, checkpoint: () => writer.checkpoint(i) }]
+              : db.name === "meta"
+              ? [{ ...db, checkpoint: () => checkpointPassive(meta.db) }]
+              : db.name === "dlq" && dlq
+              ? [{ ...db, checkpoint: () => checkpointPassive(dlq.store.db) }]
+              : []
+          ),
+          config.replication.wal_max,
+          log.child("replication"),
+          metrics,
+        );
+        engine.walGuard.start();
+      }
+      if (litestream) {
+        engine.litestream = litestream;
+        litestream.start();
+        log.child("replication").info(
+          `litestream replicating ${e.shard_count} shard(s), meta and dlq to ${config.replication.replica_url}`,
+        );
+      }
       await engine.control.start();
       opened.push({ close: () => void engine.control.stop() });
       log.child("control").info(`control socket at ${e.socket}`);
+      // Last: "listening" tells scripts and tests that everything is up.
+      log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
       return engine;
     } catch (error) {
       for (const resource of opened.reverse()) {
@@ -281,11 +335,57 @@ export class Engine {
     );
     this.readers.close();
     await this.writer.close();
+    this.walGuard?.stop();
     this.dlq?.close();
     this.meta.close();
+    // Last, so that Litestream ships everything committed above before it exits.
+    await this.litestream?.stop();
     this.lock.close();
     this.log.info("stopped");
   }
+}
+
+async function refuseInterruptedReshard(dataDir: string, file: string): Promise<void> {
+  try {
+    const plan = JSON.parse(await Deno.readTextFile(`${dataDir}/${RESHARD_MARKER}`));
+    throw new LayoutError(
+      `a reshard of ${dataDir} from ${plan.from} to ${plan.to} shards was interrupted; ` +
+        `finish it with litejoin reshard --to ${plan.to} -c ${file}`,
+    );
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+/**
+ * Embedded replication: finds Litestream, restores missing databases before anything
+ * opens them, and returns the child to start once the engine serves.
+ */
+async function prepareReplication(
+  config: Config,
+  clock: Clock,
+  log: Logger,
+  metrics: Metrics,
+): Promise<LitestreamProcess | undefined> {
+  const r = config.replication;
+  if (!r.enabled || r.mode !== "embedded") return undefined;
+  const { data_dir: dataDir, shard_count: shardCount } = config.engine;
+  const bin = await findLitestream(r.litestream_bin);
+  const configPath = await writeLitestreamConfig(r, dataDir, shardCount);
+  if (r.restore_on_boot) await restoreMissing(bin, configPath, dataDir, shardCount, log);
+  return new LitestreamProcess(bin, configPath, log, clock, metrics);
+}
+
+/**
+ * A topic's retention: its own setting, else `engine.retention`. A topic an API
+ * source writes holds the API's current state, and unchanged items are deliberately
+ * not rewritten, so age says nothing about it: it keeps its rows unless told otherwise.
+ */
+export function topicRetention(config: Config, topic: string): number {
+  const own = config.topics.find((t) => t.name === topic)?.retention;
+  if (own !== undefined) return own;
+  const snapshot = config.sources.some((s) => s.type === "api" && s.topic === topic);
+  return snapshot ? 0 : config.engine.retention;
 }
 
 function observeWriter(writer: Writer, metrics: Metrics): void {

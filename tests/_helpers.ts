@@ -17,13 +17,16 @@ export interface TestEngine {
   stop(): Promise<void>;
 }
 
-/** Writes `yaml` to a temp dir (data in ./data, HTTP on a free port) and starts it in-process. */
+/**
+ * Writes `yaml` to a temp dir (data in ./data, HTTP on a free port, plus `opts.http`
+ * fields) and starts it in-process.
+ */
 export async function startEngine(
   yaml: string,
-  opts: EngineOptions & { dir?: string } = {},
+  opts: EngineOptions & { dir?: string; http?: string } = {},
 ): Promise<TestEngine> {
   const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "litejoin-test-" });
-  const text = `http: { listen: "127.0.0.1:0" }\n${yaml}`;
+  const text = `http: { listen: "127.0.0.1:0"${opts.http ? `, ${opts.http}` : ""} }\n${yaml}`;
   await Deno.writeTextFile(`${dir}/litejoin.yaml`, text);
   const config = parseConfig(text, `${dir}/litejoin.yaml`);
   const engine = await Engine.start(config, { log: quietLog, ...opts });

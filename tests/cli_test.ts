@@ -33,7 +33,7 @@ Deno.test("litejoin validate and run print each config problem on one line and e
       stderr.trim(),
       [
         `${dir}/litejoin.yaml:2:16: engine.shard_count: expected an integer, found "zero"`,
-        `${dir}/litejoin.yaml:4:22: sinks[0].type: "webhook" is not one of http, sqlite`,
+        `${dir}/litejoin.yaml:4:22: sinks[0].type: "webhook" is not one of http, sqlite, sse`,
       ].join("\n"),
     );
   }

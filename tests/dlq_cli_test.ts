@@ -201,7 +201,7 @@ Deno.test("litejoin dlq stats, list and show read dlq.db directly when no engine
 
 Deno.test("litejoin dlq replay with no engine delivers through the sink built from the config", async () => {
   const receiver = await startReceiver();
-  const { config } = await prepare(receiver);
+  const { config, dir } = await prepare(receiver);
   try {
     const one = await cli(["dlq", "replay", "3", "-c", config]);
     assert.equal(one.code, 0, one.stderr);
@@ -222,6 +222,11 @@ Deno.test("litejoin dlq replay with no engine delivers through the sink built fr
     assert.equal(all.code, 0);
     assert.equal(all.stdout.trim(), "replayed 2 entries: 2 delivered, 0 failed");
     assert.deepEqual(receiver.results().map((r) => r.key), ["c", "a", "b"]);
+    assert.equal(
+      await Deno.stat(`${dir}/results.db`).catch(() => null),
+      null,
+      "sinks without entries to replay are not even opened",
+    );
 
     const rejected = await cli(["dlq", "replay", "5", "-c", config]);
     assert.equal(rejected.code, 2);

@@ -38,6 +38,13 @@ export function serveEngineInfo(control: ControlServer, engine: Engine): void {
       sinks: engine.config.joins.find((c) => c.name === j.name)?.sinks ?? [],
     })),
     sinks: engine.config.sinks.map((s) => ({ name: s.name, type: s.type })),
+    replication: engine.config.replication.enabled
+      ? {
+        mode: engine.config.replication.mode,
+        replica_url: engine.config.replication.replica_url,
+        ...engine.litestream?.health(),
+      }
+      : null,
   }));
   control.handle("config", () => {
     const { joinSql: _analyses, ...config } = engine.config;

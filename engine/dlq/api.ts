@@ -162,8 +162,8 @@ export function parsePurgeSelection(params: Params): PurgeSelection {
 export interface LocalOptions {
   /** Sinks in the config, shown in stats even with nothing queued. */
   sinks: readonly string[];
-  /** Sinks that a replay can send to; built on first use. */
-  gates: () => Promise<ReadonlyMap<string, SinkGate>>;
+  /** The gates of `sinks` (configured ones), for a replay to send through; built when asked. */
+  gates: (sinks: readonly string[]) => Promise<ReadonlyMap<string, SinkGate>>;
   owner: string;
   leaseMs: number;
   policy: RetryPolicy;
@@ -193,7 +193,9 @@ export class LocalDlq implements DlqApi {
     selection: ReplaySelection,
     onProgress?: (p: ReplayProgress) => void,
   ): Promise<ReplaySummary> {
+    const configured = this.opts.sinks;
     const filter: EntryFilter = {};
+    let needed: string[];
     if (selection.id !== undefined) {
       const entry = await this.show(selection.id);
       if (entry.status === "rejected") {
@@ -205,29 +207,28 @@ export class LocalDlq implements DlqApi {
       if (entry.status === "delivered") {
         throw new DlqRequestError(`entry ${entry.id} is delivered already`);
       }
+      if (!configured.includes(entry.sink!)) {
+        throw new DlqRequestError(
+          `entry ${entry.id} belongs to sink ${entry.sink}, which is not configured; add it back, or purge the entry`,
+        );
+      }
       filter.id = selection.id;
-    }
-    const gates = await this.opts.gates();
-    if (selection.sink !== undefined) {
-      if (!gates.has(selection.sink)) {
-        const names = [...gates.keys()];
-        const guess = closest(selection.sink, names);
+      needed = [entry.sink!];
+    } else if (selection.sink !== undefined) {
+      if (!configured.includes(selection.sink)) {
+        const guess = closest(selection.sink, configured);
         throw new DlqRequestError(
           `no sink named ${selection.sink} is configured${
-            guess ? ` (did you mean ${guess}?)` : ` (sinks: ${names.join(", ") || "none"})`
+            guess ? ` (did you mean ${guess}?)` : ` (sinks: ${configured.join(", ") || "none"})`
           }`,
         );
       }
       filter.sink = selection.sink;
+      needed = [selection.sink];
+    } else {
+      needed = this.store.replayableSinks().filter((s) => configured.includes(s));
     }
-    if (filter.id !== undefined) {
-      const sink = this.store.get(filter.id)?.sink ?? "";
-      if (!gates.has(sink)) {
-        throw new DlqRequestError(
-          `entry ${filter.id} belongs to sink ${sink}, which is not configured; add it back, or purge the entry`,
-        );
-      }
-    }
+    const gates = await this.opts.gates(needed);
     return replay(this.store, gates, filter, { ...this.opts, onProgress });
   }
 

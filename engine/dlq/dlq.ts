@@ -90,6 +90,8 @@ export interface DlqOptions {
   dataDir: string;
   synchronous?: Synchronous;
   busyTimeoutMs?: number;
+  /** 0 while Litestream replicates: it checkpoints dlq.db (see store/sqlite.ts). */
+  walAutocheckpoint?: number;
   clock: Clock;
   log: Logger;
   metrics: Metrics;
@@ -114,6 +116,7 @@ export class Dlq implements Rejects {
     this.store = new DlqStore(`${opts.dataDir}/dlq.db`, {
       synchronous: opts.synchronous,
       busyTimeoutMs: opts.busyTimeoutMs,
+      walAutocheckpoint: opts.walAutocheckpoint,
     });
     // One engine per data directory (LOCK): leases of engines are those of a dead one.
     const released = this.store.releaseAll("engine:");

@@ -34,19 +34,19 @@ export function openOffline(config: Config, log: Logger): OfflineDlq {
     busyTimeoutMs: config.engine.busy_timeout,
   });
   const built: Sink[] = [];
-  let gates: Map<string, SinkGate> | undefined;
-  const buildGates = () => {
-    if (gates) return Promise.resolve(gates);
-    gates = new Map();
-    const ctx: SinkContext = {
-      http: new HttpServer(log.child("http")),
-      clock: systemClock,
-      log,
-      metrics: new Metrics(),
-      dataDir: config.engine.data_dir,
-      resolvePath: (p) => resolvePath(config, p),
-    };
+  const gates = new Map<string, SinkGate>();
+  const ctx: SinkContext = {
+    http: new HttpServer(log.child("http")),
+    clock: systemClock,
+    log,
+    metrics: new Metrics(),
+    dataDir: config.engine.data_dir,
+    resolvePath: (p) => resolvePath(config, p),
+  };
+  /** Builds only the sinks a replay needs: nothing is opened for the others. */
+  const buildGates = (names: readonly string[]) => {
     for (const sinkConfig of config.sinks) {
+      if (!names.includes(sinkConfig.name) || gates.has(sinkConfig.name)) continue;
       const sink: Sink = sinkKinds[sinkConfig.type].create(
         sinkConfig.name,
         sinkConfig as never,

@@ -74,7 +74,7 @@ export class DlqStore {
   /** Opens (creating if needed) the queue at `path`. */
   constructor(
     readonly path: string,
-    opts: { synchronous?: Synchronous; busyTimeoutMs?: number } = {},
+    opts: { synchronous?: Synchronous; busyTimeoutMs?: number; walAutocheckpoint?: number } = {},
   ) {
     this.db = openDatabase(path, opts);
     const version = Number(this.db.prepare("PRAGMA user_version").get()!.user_version);
@@ -185,6 +185,12 @@ export class DlqStore {
     const sql = `SELECT id FROM entries ${w.sql ? w.sql + " AND" : "WHERE"}
       status IN ('retrying', 'dead') AND sink IS NOT NULL ORDER BY id`;
     return this.db.prepare(sql).all(...w.params).map((r) => Number(r.id));
+  }
+
+  /** Sinks with entries a replay may send (retrying or dead). */
+  replayableSinks(): string[] {
+    return this.#sql(`SELECT DISTINCT sink FROM entries
+      WHERE status IN ('retrying', 'dead') AND sink IS NOT NULL`).all().map((r) => String(r.sink));
   }
 
   /**

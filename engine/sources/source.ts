@@ -16,10 +16,11 @@ export interface SourceContext {
   metrics: Metrics;
   /**
    * Where an input that cannot be stored goes (a Kafka message that is not JSON, an API
-   * item without its key): `await ctx.dlq.reject({source, reason, raw, key?, detail?})`
-   * resolves once it is kept in dlq.db, so the source may then move past it.
+   * item without its key): `await ctx.dlq?.reject({source, reason, raw, key?, detail?})`
+   * resolves once it is kept in dlq.db, so the source may then move past it. The engine
+   * always sets it; it is optional only so that contexts built by hand in tests need not.
    */
-  dlq: Rejects;
+  dlq?: Rejects;
 }
 
 /**

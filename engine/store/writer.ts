@@ -38,6 +38,8 @@ export interface WriterOptions {
   topics: readonly string[];
   synchronous?: Synchronous;
   busyTimeoutMs?: number;
+  /** See `OpenOptions.walAutocheckpoint`. */
+  walAutocheckpoint?: number;
   /** Longest a message waits before the commit that holds it starts. */
   flushIntervalMs: number;
   /** Most messages per commit, and the size at which a batch goes at once. */
@@ -119,6 +121,7 @@ export class Writer {
           topics: [...options.topics],
           synchronous: options.synchronous ?? "full",
           busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+          walAutocheckpoint: options.walAutocheckpoint,
         });
         thread.seq = reply.seq;
       }));
@@ -230,6 +233,11 @@ export class Writer {
   async expire(shard: number, topic: string, cutoff: number, limit: number): Promise<number> {
     const reply = await this.#threads[shard].request({ op: "expire", topic, cutoff, limit });
     return reply.changes ?? 0;
+  }
+
+  /** Checkpoints one shard's WAL (PASSIVE: never blocks readers or commits). */
+  async checkpoint(shard: number): Promise<void> {
+    await this.#threads[shard].request({ op: "checkpoint" });
   }
 
   /** Calls `listener` after every commit, in commit order per shard. Returns a function that stops it. */
