@@ -14,12 +14,12 @@ export class FakeClock implements Clock {
 
 /**
  * A sink that records every batch it accepts. `fail` decides per batch: undefined to
- * accept, "down" for a transient failure, "refuse" for a permanent one.
+ * accept, "down" for a transient failure, "refuse" for a permanent one, or an error to throw.
  */
 export class RecordingSink implements Sink {
   readonly batches: Result[][] = [];
   readonly attempts: Result[][] = [];
-  fail: (batch: readonly Result[]) => "down" | "refuse" | undefined = () => undefined;
+  fail: (batch: readonly Result[]) => "down" | "refuse" | Error | undefined = () => undefined;
   /** Awaited before each send decides, to hold a send in flight. */
   hold: () => Promise<void> = () => Promise.resolve();
 
@@ -31,6 +31,7 @@ export class RecordingSink implements Sink {
     const verdict = this.fail(results);
     if (verdict === "down") throw new DeliveryError("peer is down");
     if (verdict === "refuse") throw new DeliveryError("answered 400", { permanent: true });
+    if (verdict instanceof Error) throw verdict;
     this.batches.push([...results]);
   }
 

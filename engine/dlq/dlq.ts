@@ -159,8 +159,9 @@ export class Dlq implements Rejects {
   }
 
   /**
-   * Registers a sink with the queue and returns it wrapped for its runner: live sends and
-   * redeliveries then take turns, and a live delivery supersedes older queued results.
+   * Registers a sink with the queue and returns it, its `send` now gated for the runner:
+   * live sends and redeliveries take turns, and a live delivery supersedes older queued
+   * results for its keys. The sink stays the same object.
    */
   gate(sink: Sink, maxBatch: number): Sink {
     const gate = new SinkGate(sink, maxBatch, (keys) => {
@@ -177,7 +178,7 @@ export class Dlq implements Rejects {
     gate.queued(this.store.undeliveredKeys(sink.name));
     this.gates.set(sink.name, gate);
     this.#sinkNames.push(sink.name);
-    return gate.live;
+    return gate.install();
   }
 
   /**

@@ -11,11 +11,8 @@ export class SinkGate {
   #tail: Promise<unknown> = Promise.resolve();
   /** The keys (join or window name, key) with an undelivered entry in the queue. */
   readonly #queued = new Set<string>();
-  /**
-   * The sink as the runner sees it: each send goes through the gate, and once it has
-   * succeeded, older queued results for the same keys are superseded.
-   */
-  readonly live: Sink;
+  /** The sink's own send, whatever `install` does to the sink later. */
+  readonly #send: (results: readonly Result[]) => Promise<void>;
 
   /**
    * `supersede` marks the queued entries of delivered keys as delivered; it runs inside
@@ -26,25 +23,26 @@ export class SinkGate {
     readonly maxBatch: number,
     readonly supersede: (keys: { source: string; key: string }[]) => void,
   ) {
-    this.live = {
-      name: sink.name,
-      send: (results) => this.exclusive(() => this.#sendLive(results)),
-      close: () => sink.close(),
-    };
-  }
-
-  async #sendLive(results: readonly Result[]): Promise<void> {
-    await this.sink.send(results);
-    if (this.#queued.size === 0) return;
-    const keys: { source: string; key: string }[] = [];
-    for (const r of results) {
-      if (this.#queued.delete(`${r.name}\0${r.key}`)) keys.push({ source: r.name, key: r.key });
-    }
-    if (keys.length) this.supersede(keys);
+    this.#send = sink.send.bind(sink);
   }
 
   get name(): string {
     return this.sink.name;
+  }
+
+  /**
+   * Routes the sink's own `send` (the runner's live results) through the gate, and
+   * returns the sink. It stays the same object, so whatever knows its type (an SSE sink
+   * being told what it carries) still recognises it.
+   */
+  install(): Sink {
+    this.sink.send = (results) => this.exclusive(() => this.#sendLive(results));
+    return this.sink;
+  }
+
+  /** Sends as the sink itself would: for redeliveries, from inside `exclusive`. */
+  send(results: readonly Result[]): Promise<void> {
+    return this.#send(results);
   }
 
   /** Runs `fn` with the sink to itself. */
@@ -57,5 +55,15 @@ export class SinkGate {
   /** Notes that `results` now have entries in the queue. */
   queued(results: readonly { name: string; key: string }[]): void {
     for (const r of results) this.#queued.add(`${r.name}\0${r.key}`);
+  }
+
+  async #sendLive(results: readonly Result[]): Promise<void> {
+    await this.#send(results);
+    if (this.#queued.size === 0) return;
+    const keys: { source: string; key: string }[] = [];
+    for (const r of results) {
+      if (this.#queued.delete(`${r.name}\0${r.key}`)) keys.push({ source: r.name, key: r.key });
+    }
+    if (keys.length) this.supersede(keys);
   }
 }

@@ -91,7 +91,7 @@ export async function redeliver(
       outcome.superseded = batch.length - sent.length;
       if (sent.length === 0) return;
       try {
-        await gate.sink.send(sent.map((e) => e.result));
+        await gate.send(sent.map((e) => e.result));
         store.delivered(gate.name, sent, now(), owner);
         outcome.delivered = sent.length;
       } catch (e) {

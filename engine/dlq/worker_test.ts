@@ -104,7 +104,7 @@ Deno.test("retry worker applies jitter as a random fraction of each delay", asyn
 Deno.test("retry worker honours a peer's Retry-After when it is longer than the backoff", () =>
   withDlq(async ({ dlq, clock, sink }) => {
     await dlq.onFailure("hook", [result("a")], down);
-    sink.send = () => Promise.reject(new DeliveryError("429", { retryAfterMs: 30_000 }));
+    sink.fail = () => new DeliveryError("429", { retryAfterMs: 30_000 });
     clock.advance(1000);
     await dlq.worker.runDue();
     const entry = dlq.store.list({}, { limit: 1, offset: 0 })[0];
@@ -249,4 +249,12 @@ Deno.test("failed results wait for dlq.db to be writable rather than being lost"
     await dlq.onFailure("hook", [result("a")], down);
     assert.equal(refusals, -1, "written on the third try");
     assert.deepEqual((await dlq.api.list({})).entries.map((e) => e.key), ["a"]);
+  }));
+
+Deno.test("a gated sink stays the same object, so code that knows its type still finds it", () =>
+  withDlq(async ({ sink, live }) => {
+    assert.equal(live, sink);
+    assert.ok(live instanceof RecordingSink);
+    await live.send([result("a")]);
+    assert.deepEqual(sink.keys(), ["a"]);
   }));
