@@ -3,6 +3,7 @@ import type { Schema } from "../config/schema.ts";
 import type { Sink, SinkContext } from "./sink.ts";
 import * as http from "./http.ts";
 import * as sqlite from "./sqlite.ts";
+import * as kafka from "./kafka.ts";
 
 export interface SinkKind<C> {
   spec: Schema<C>;
@@ -17,4 +18,5 @@ export const sinkKinds = {
     spec: sqlite.spec,
     create: (name, c, ctx) => new sqlite.SqliteSink(name, { ...c, path: ctx.resolvePath(c.path) }),
   }),
+  kafka: kind({ spec: kafka.spec, create: (name, c, ctx) => new kafka.KafkaSink(name, c, ctx) }),
 };
