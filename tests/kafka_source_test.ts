@@ -1,7 +1,7 @@
 /** The Kafka source against a real Kafka-protocol broker (librdkafka's mock cluster). */
 import assert from "node:assert/strict";
 import { listRejected } from "../engine/sources/rejected.ts";
-import { startEngine, topicKeys, waitFor } from "./_helpers.ts";
+import { queryFile, startEngine, topicKeys, waitFor } from "./_helpers.ts";
 import {
   capturedLog,
   committedOffsets,
@@ -130,7 +130,9 @@ Deno.test("kafka source reports a missing topic in one line, retries, and consum
     await waitFor("100 keys", () => topicKeys(`${t.dir}/data`, "later", 2).size === 100, 30_000);
     assert.ok(
       lines.some((l) =>
-        /info {2}source\.events_in: joined group litejoin-events_in; partitions: later\[0,1\]/.test(l)
+        /info {2}source\.events_in: joined group litejoin-events_in; partitions: later\[0,1\]/.test(
+          l,
+        )
       ),
     );
   } finally {
@@ -171,5 +173,48 @@ Deno.test("kafka source reports an unreachable broker in one line, retries, and 
     for (const line of lines) assert.ok(!/\n|\sat \S+:\d+:\d+/.test(line), line);
   } finally {
     await t.stop();
+  }
+});
+
+Deno.test("kafka source stopped mid-stream commits exactly what it stored; the restart repeats nothing", async () => {
+  const N = 20_000;
+  await using broker = await startMockBroker({ topics: { events: 4 } });
+  const { kafka } = testKafka(broker.bootstrap);
+  const producer = await connectedProducer(kafka);
+  await produce(producer, "events", records(N), 250);
+  await producer.disconnect();
+  const admin = kafka.admin();
+  await admin.connect();
+  const yaml = config(
+    broker.bootstrap,
+    "kafka_topics: [events], group_id: g, from_beginning: true",
+  );
+  const first = await startEngine(yaml);
+  const dir = `${first.dir}/data`;
+  const committedTotal = async () =>
+    [...(await committedOffsets(admin, "g", "events")).values()]
+      .reduce((sum, offset) => sum + (offset > 0n ? Number(offset) : 0), 0);
+  try {
+    await waitFor("a quarter stored", () => topicKeys(dir, "events", 2).size >= N / 4, 30_000);
+    await first.stop();
+    const stored = topicKeys(dir, "events", 2).size;
+    assert.ok(stored < N, `stopped mid-stream (${stored} of ${N} stored)`);
+    // Offsets start at 0 and every record has its own key: the committed offsets
+    // count the records the group has consumed, and must match what is stored.
+    assert.equal(await committedTotal(), stored);
+
+    const second = await startEngine(yaml, { dir: first.dir });
+    try {
+      await waitFor(`all ${N} stored`, () => topicKeys(dir, "events", 2).size === N, 30_000);
+      await waitFor("every offset committed", async () => await committedTotal() === N);
+    } finally {
+      await second.stop();
+    }
+    const writes = [0, 1].map((i) =>
+      Number(queryFile(`${dir}/shard_${i}.db`, "SELECT seq FROM _litejoin_shard")[0].seq)
+    );
+    assert.equal(writes[0] + writes[1], N, "no record was written twice");
+  } finally {
+    await admin.disconnect();
   }
 });

@@ -294,9 +294,10 @@ export class KafkaSource implements Source {
         failure = { what: "", error };
       }
       this.#metrics.member.set({ source: this.name }, 0);
-      if (!this.#stopping) this.#offsets.clear();
-      await consumer.disconnect().catch(() => {});
+      // When stopping, `stop` disconnects, once the offsets of stored records are committed.
       if (!failure || this.#stopping) break;
+      this.#offsets.clear();
+      await consumer.disconnect().catch(() => {});
       const delay = backoffDelay(this.config.reconnect, ++attempt);
       this.#report(failure.what, failure.error, delay);
       await sleep(delay, this.#abort.signal);
@@ -412,5 +413,7 @@ export class KafkaSource implements Source {
     await this.#offsets.drain();
     await this.#consumer?.disconnect().catch(() => {});
     await this.#loop;
+    // The loop may have been connecting a new consumer meanwhile.
+    await this.#consumer?.disconnect().catch(() => {});
   }
 }
