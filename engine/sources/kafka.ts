@@ -10,20 +10,19 @@
  * and resumes once the backlog has halved. Connection problems (broker unreachable,
  * topic missing, consumer crashed) are logged in one line and retried for ever.
  */
-import type { Consumer, EachBatchPayload, KafkaMessage } from "kafkajs";
+import type { Consumer, EachBatchPayload } from "kafkajs";
 import { boolean, type Infer, integer, list, object, oneOf, string } from "../config/schema.ts";
 import { backoffSpec, dottedPath, topicName } from "../config/common.ts";
 import { duration } from "../config/units.ts";
 import { backoffDelay, sleep } from "../backoff.ts";
 import { clientFields, createKafka, describeKafkaError, kafkaTopic } from "../kafka/client.ts";
-import { getPath, keyOf } from "../paths.ts";
 import { BacklogError } from "../store/writer.ts";
 import { topicNameProblem } from "../store/topics.ts";
 import type { Message } from "../types.ts";
 import { keepRejected, type RejectedMessage } from "./rejected.ts";
 import { OffsetCommitter } from "./_kafka_offsets.ts";
+import { type DecodeOptions, decodeRecord } from "./_kafka_record.ts";
 import type { Source, SourceContext } from "./source.ts";
-import { findJsonProblem } from "./_json_position.ts";
 
 export const spec = object({
   ...clientFields(),
@@ -81,77 +80,7 @@ export type KafkaSourceConfig = Infer<typeof spec>;
 /** The topic a Kafka source writes to. */
 export const targetTopic = (c: KafkaSourceConfig): string => c.topic ?? c.kafka_topics[0];
 
-/** Why a record was refused, as counted in `litejoin_source_rejected_total{reason}`. */
-export type RejectReason = "invalid_json" | "not_object" | "no_key";
-
-export interface Refused {
-  reason: RejectReason;
-  message: string;
-}
-
-export interface DecodeOptions {
-  topic: string;
-  /** Dotted path of the key in the payload; undefined for the record key. */
-  key?: string;
-  timestamp: "ingest" | "kafka";
-}
-
 const UTF8 = new TextDecoder();
-
-/**
- * The message a record stands for, or why it cannot be one. A record without a value
- * (a tombstone) deletes its key, when the key is the record key.
- */
-export function decodeRecord(
-  record: Pick<KafkaMessage, "key" | "value" | "timestamp">,
-  opts: DecodeOptions,
-  now: number,
-): Message | Refused {
-  const recordKey = record.key?.length ? UTF8.decode(record.key) : undefined;
-  const timestamp = opts.timestamp === "kafka" && Number(record.timestamp) >= 0
-    ? Number(record.timestamp)
-    : now;
-  if (record.value === null) {
-    if (opts.key !== undefined || recordKey === undefined) {
-      return {
-        reason: "no_key",
-        message: opts.key !== undefined
-          ? `a record without a value (tombstone) has no payload to read the key "${opts.key}" from`
-          : "a record without a value (tombstone) has no key",
-      };
-    }
-    return { topic: opts.topic, key: recordKey, payload: {}, timestamp, _change: { op: "delete" } };
-  }
-  const text = UTF8.decode(record.value);
-  let payload: unknown;
-  try {
-    payload = JSON.parse(text);
-  } catch {
-    const p = findJsonProblem(text);
-    return {
-      reason: "invalid_json",
-      message: `not valid JSON at line ${p.line} column ${p.column}: ${p.message}`,
-    };
-  }
-  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
-    return {
-      reason: "not_object",
-      message: `the value is JSON ${
-        Array.isArray(payload) ? "array" : typeof payload === "object" ? "null" : typeof payload
-      }, not an object`,
-    };
-  }
-  const key = opts.key === undefined ? recordKey : keyOf(getPath(payload, opts.key));
-  if (key === undefined) {
-    return {
-      reason: "no_key",
-      message: opts.key === undefined
-        ? "the record has no key (set key: to read it from the payload)"
-        : `no key at "${opts.key}" (a non-empty string or number)`,
-    };
-  }
-  return { topic: opts.topic, key, payload: payload as Record<string, unknown>, timestamp };
-}
 
 /** Polling period while a paused partition waits for the writer to catch up. */
 const RESUME_CHECK_MS = 20;
