@@ -142,7 +142,7 @@ export class Engine {
           busyTimeoutMs: e.busy_timeout,
           walAutocheckpoint,
           clock,
-          log: log.child("dlq"),
+          log,
           metrics,
         })
         : undefined;

@@ -93,6 +93,7 @@ export interface DlqOptions {
   /** 0 while Litestream replicates: it checkpoints dlq.db (see store/sqlite.ts). */
   walAutocheckpoint?: number;
   clock: Clock;
+  /** The engine's logger: the queue logs as `dlq`, and about a sink's results as `sink.<name>`. */
   log: Logger;
   metrics: Metrics;
   /** For jitter; tests fix it. */
@@ -109,10 +110,13 @@ export class Dlq implements Rejects {
   /** Leases taken by this engine; a later engine releases those of one that died. */
   readonly owner = `engine:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
   readonly #added;
+  /** Lines about the queue itself; lines about one sink's results name the sink. */
+  readonly #log: Logger;
   readonly #stopping = new AbortController();
   readonly #rejected;
 
   constructor(readonly config: DlqConfig, readonly opts: DlqOptions) {
+    this.#log = opts.log.child("dlq");
     this.store = new DlqStore(`${opts.dataDir}/dlq.db`, {
       synchronous: opts.synchronous,
       busyTimeoutMs: opts.busyTimeoutMs,
@@ -120,7 +124,7 @@ export class Dlq implements Rejects {
     });
     // One engine per data directory (LOCK): leases of engines are those of a dead one.
     const released = this.store.releaseAll("engine:");
-    if (released) opts.log.info(`released ${released} entr(ies) claimed by a stopped engine`);
+    if (released) this.#log.info(`released ${released} entr(ies) claimed by a stopped engine`);
     this.policy = {
       maxAttempts: config.max_attempts,
       backoff: config.backoff,
@@ -137,7 +141,7 @@ export class Dlq implements Rejects {
         pollMs: POLL_MS,
       },
       opts.clock,
-      opts.log,
+      this.#log,
     );
     this.api = new LocalDlq(this.store, {
       sinks: this.#sinkNames,
@@ -168,7 +172,7 @@ export class Dlq implements Rejects {
       try {
         this.store.supersede(sink.name, keys, this.opts.clock.now());
       } catch (error) {
-        this.opts.log.error(
+        this.#log.error(
           `sink ${sink.name}: marking older queued results superseded failed: ${
             (error as Error).message
           }`,
@@ -210,11 +214,11 @@ export class Dlq implements Rejects {
       }
     }
     this.#added.inc({ sink }, results.length);
-    log.warn(
-      `${results.length} result(s) ${
-        dead ? "are dead in the DLQ" : "queued in the DLQ for retry"
-      } after inline retries failed: ${error.message}`,
-    );
+    const line = `${results.length} result(s) not delivered after all retries, ${
+      dead ? "dead in the DLQ" : "queued in the DLQ"
+    }: ${error.message}`;
+    if (dead) log.error(line);
+    else log.warn(line);
     if (!dead) this.worker.wake();
   };
 
@@ -234,7 +238,7 @@ export class Dlq implements Rejects {
     try {
       this.store.reject(input, this.opts.clock.now());
     } catch (error) {
-      this.opts.log.error(
+      this.#log.error(
         `source ${input.source}: could not keep a rejected input in the DLQ (${
           (error as Error).message
         }); it was: ${typeof input.raw === "string" ? input.raw : `${input.raw.length} bytes`}`,
@@ -247,7 +251,7 @@ export class Dlq implements Rejects {
   start(): void {
     for (const sink of this.store.nextDue().keys()) {
       if (this.gates.has(sink)) continue;
-      this.opts.log.warn(
+      this.#log.warn(
         `dlq.db holds entries for sink ${sink}, which is not configured; they wait until it is ` +
           `added back, or purge them with litejoin dlq purge --sink ${sink}`,
       );
