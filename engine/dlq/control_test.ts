@@ -114,7 +114,7 @@ Deno.test("with dlq.enabled false, failures are logged and dropped and dlq metho
     await t.post("/in", { id: "a", v: 1 });
     await waitFor(
       "the drop logged",
-      () => lines.some((l) => /not delivered after all retries/.test(l)),
+      () => lines.some((l) => /not delivered after all retries: /.test(l)),
     );
     assert.equal(await Deno.stat(`${t.dir}/data/dlq.db`).catch(() => null), null);
     await assert.rejects(
