@@ -80,7 +80,7 @@ Deno.test("kafka sink: a missing topic fails delivery in one line, on the sinks'
     await waitFor("the failure path", () => failed.get({ sink: "out" }) === 1, 30_000);
     assert.ok(
       lines.some((l) =>
-        /error sink\.out: 1 result\(s\) not delivered after all retries: Kafka topic missing-topic at 127\.0\.0\.1:\d+ does not exist; create it \(this sink never creates topics\)$/
+        /warn {2}sink\.out: 1 result\(s\) not delivered after all retries, queued in the DLQ: Kafka topic missing-topic at 127\.0\.0\.1:\d+ does not exist; create it \(this sink never creates topics\)$/
           .test(l)
       ),
       lines.join("\n"),

@@ -184,6 +184,14 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
     }
   });
 
+  if (parsed.dlq.backoff.max < parsed.dlq.backoff.initial) {
+    const set = doc.hasIn(["dlq", "backoff", "max"]) ? "max" : "initial";
+    report(
+      ["dlq", "backoff", set],
+      "dlq.backoff.max is shorter than dlq.backoff.initial; raise max or lower initial",
+    );
+  }
+
   if (parsed.replication.enabled && !parsed.replication.replica_url) {
     report(
       ["replication"],

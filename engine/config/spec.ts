@@ -17,6 +17,7 @@ import { duration, listen } from "./units.ts";
 import { MAX_SHARDS } from "../store/reader_db.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { sinkKinds } from "../sinks/registry.ts";
+import { spec as dlqSpec } from "../dlq/dlq.ts";
 import { replicationSpec } from "../replication/litestream_config.ts";
 import { corsSpec } from "../http/cors.ts";
 import { staticSpec } from "../http/static.ts";
@@ -97,6 +98,9 @@ export const configSpec = object({
   sources: list(sourceSpec).default([]),
   joins: list(joinSpec).default([]),
   sinks: list(sinkSpec).default([]),
+  dlq: dlqSpec.describe(
+    "The dead-letter queue: failed deliveries kept in data_dir/dlq.db and retried.",
+  ),
   replication: replicationSpec,
 });
 
