@@ -5,7 +5,7 @@
  * stored since the last offset commit and never skips one. Engines that share a
  * `group_id` share the partitions.
  *
- * A record that is not a JSON object or has no key is kept (`keepRejected`) and
+ * A record that is not a JSON object or has no key is kept in the dead-letter queue and
  * counted, and its partition moves on. A partition pauses while the writer is behind
  * and resumes once the backlog has halved. Connection problems (broker unreachable,
  * topic missing, consumer crashed) are logged in one line and retried for ever.
@@ -19,7 +19,7 @@ import { clientFields, createKafka, describeKafkaError, kafkaTopic } from "../ka
 import { BacklogError } from "../store/writer.ts";
 import { topicNameProblem } from "../store/topics.ts";
 import type { Message } from "../types.ts";
-import { keepRejected, type RejectedMessage } from "./rejected.ts";
+import type { RejectedInput } from "../dlq/entry.ts";
 import { OffsetCommitter } from "./_kafka_offsets.ts";
 import { type DecodeOptions, decodeRecord } from "./_kafka_record.ts";
 import type { Source, SourceContext } from "./source.ts";
@@ -271,17 +271,16 @@ export class KafkaSource implements Source {
     const partitionId = `${batch.topic}/${batch.partition}`;
     const now = this.ctx.clock.now();
     const messages: Message[] = [];
-    const rejected: RejectedMessage[] = [];
+    const rejected: RejectedInput[] = [];
     for (const record of batch.messages) {
       const decoded = decodeRecord(record, this.#decode, now);
       if ("reason" in decoded) {
         rejected.push({
           source: this.name,
-          origin: `kafka:${partitionId}@${record.offset}`,
           reason: decoded.message,
-          key: record.key ? UTF8.decode(record.key) : null,
-          value: record.value ? new Uint8Array(record.value) : null,
-          at: now,
+          raw: record.value ? new Uint8Array(record.value) : "",
+          key: record.key ? UTF8.decode(record.key) : undefined,
+          detail: { topic: batch.topic, partition: batch.partition, offset: record.offset },
         });
         this.#metrics.rejected.inc({ source: this.name, reason: decoded.reason });
       } else {
@@ -297,10 +296,12 @@ export class KafkaSource implements Source {
       throw error;
     }
     if (rejected.length) {
-      keepRejected(this.ctx.meta, rejected);
+      // Kept before the offsets move past them (the DLQ resolves after its commit).
+      for (const input of rejected) await this.ctx.dlq?.reject(input);
       this.ctx.log.warn(
-        `${rejected.length} record(s) of ${partitionId} kept in meta.db rejected_messages, ` +
-          `first at offset ${rejected[0].origin.split("@")[1]}: ${rejected[0].reason}`,
+        `${rejected.length} record(s) of ${partitionId} refused and kept in the DLQ ` +
+          `(litejoin dlq list --status rejected), first at offset ${rejected[0].detail!.offset}: ` +
+          rejected[0].reason,
       );
     }
     for (const record of batch.messages) p.resolveOffset(record.offset);
