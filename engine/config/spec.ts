@@ -17,6 +17,7 @@ import { duration, listen } from "./units.ts";
 import { MAX_SHARDS } from "../store/reader_db.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { sinkKinds } from "../sinks/registry.ts";
+import { windowSpec } from "../windows/config.ts";
 
 type Specs<K extends Record<string, { spec: unknown }>> = { [N in keyof K]: K[N]["spec"] };
 const specsOf = <K extends Record<string, { spec: unknown }>>(kinds: K) =>
@@ -86,10 +87,12 @@ export const configSpec = object({
   ),
   sources: list(sourceSpec).default([]),
   joins: list(joinSpec).default([]),
+  windows: list(windowSpec).default([]),
   sinks: list(sinkSpec).default([]),
 });
 
 export type SourceConfig = Infer<typeof sourceSpec>;
 export type SinkConfig = Infer<typeof sinkSpec>;
 export type JoinConfig = Infer<typeof joinSpec>;
+export type { WindowConfig } from "../windows/config.ts";
 export type ParsedConfig = Infer<typeof configSpec>;
