@@ -21,9 +21,13 @@ import { EmittedState } from "./joins/emitted.ts";
 import { FullEvaluator } from "./joins/evaluator.ts";
 import { Joiner, type JoinTask } from "./joins/joiner.ts";
 import { type Clock, type Result, systemClock } from "./types.ts";
+import { systemTimers, type Timers } from "./windows/timers.ts";
+import { Windower } from "./windows/windower.ts";
 
 export interface EngineOptions {
   clock?: Clock;
+  /** Timers on the same time as `clock` (windows close on them). */
+  timers?: Timers;
   log?: Logger;
 }
 
@@ -42,6 +46,7 @@ export { LayoutError };
 export class Engine {
   readonly sinks = new Map<string, SinkRunner>();
   readonly sources: Source[] = [];
+  windower: Windower | undefined;
   readonly #startedAt: number;
   #stopping: Promise<void> | undefined;
 
@@ -156,6 +161,20 @@ export class Engine {
       writer.onCommit((batch) => joiner.onCommit(batch));
       await joiner.recover();
 
+      // Windows: closed on the clock, delivered through the sinks, progress in meta.db.
+      const windower = Windower.fromConfig(config, sinks, {
+        readers,
+        writer,
+        meta,
+        clock,
+        timers: opts.timers ?? systemTimers,
+        log: log.child("windows"),
+        metrics,
+      });
+      writer.onCommit((batch) => windower.onCommit(batch));
+      opened.push({ close: () => void windower.stop() });
+      await windower.start();
+
       const retentionLog = log.child("retention");
       const retention = new Retention(
         writer,
@@ -182,6 +201,7 @@ export class Engine {
         lock,
       );
       for (const [name, runner] of sinks) engine.sinks.set(name, runner);
+      engine.windower = windower;
       engine.#routes();
 
       const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics };
@@ -245,6 +265,7 @@ export class Engine {
     await this.retention.stop();
     await this.writer.flush();
     await this.joiner.stop();
+    await this.windower?.stop();
     await Promise.allSettled(
       [...this.sinks.values()].map((s) => s.close({ abandonRetries: true })),
     );

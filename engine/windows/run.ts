@@ -307,13 +307,14 @@ export class WindowRun {
 
   /**
    * Closes every window the frontier has passed: evaluate, deliver, then record.
-   * With ingest time, the frontier is the wall clock, after every message stamped
-   * before it has committed, so none of them arrives late.
+   * First every message already handed to the writer commits and is assigned, so the
+   * rest of a request that moved the watermark, or a message stamped before the wall
+   * clock reached the frontier, is never taken for late.
    */
   async #closeRound(): Promise<void> {
     const decidedAt = this.ctx.clock.now();
-    if (this.ingestTime) await this.ctx.writer.barrier();
-    const frontier = this.ingestTime ? decidedAt : this.#watermarkAt(decidedAt);
+    const frontier = this.#frontierAt(decidedAt);
+    await this.ctx.writer.barrier();
     const seqs = [...this.seqs];
     const lateDeliveries = [...this.#late];
     const watermark = this.watermark;

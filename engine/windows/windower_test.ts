@@ -394,3 +394,19 @@ Deno.test("windower session emit: update replaces a merged session's result with
     await h.stop();
   }
 });
+
+Deno.test("windower takes a request's events in any shard order before the watermark it moved closes windows", async () => {
+  const h = await harness(SESSIONS());
+  try {
+    // One write spread over both shards, its latest event first: no event of it is late.
+    const times = [2900, 0, 100, 1200, 500, 2000, 700, 1500, 300, 2500];
+    await h.write(times.map((t, i) => event(`x${i}`, "ann", t)));
+    await h.at(1000);
+    assert.equal(h.late_total(), 0);
+    assert.deepEqual(h.out.rows().map((r) => [r.n, r.window_start, r.window_end]), [
+      [10, T0, T0 + 3900],
+    ]);
+  } finally {
+    await h.stop();
+  }
+});
