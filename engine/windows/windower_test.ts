@@ -11,6 +11,14 @@ import { type ResultSink, Windower } from "./windower.ts";
 
 const T0 = Date.UTC(2030, 0, 1);
 
+/** Waits for work the test started on real I/O (shards, readers) to show its effect. */
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; !check(); i++) {
+    if (i === 500) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** A sink that records every delivery; `hang` makes deliveries never finish. */
 class Collect implements ResultSink {
   batches: Result[][] = [];
@@ -202,9 +210,8 @@ Deno.test("windower delivers again a window whose delivery was not recorded befo
   const h = await harness(tumbling());
   await h.write([[100], [200]]);
   h.out.hang = true; // the sink takes the results, and the process dies before the record
-  await h.clock.set(T0 + 1200);
-  await new Promise((r) => setTimeout(r, 50));
-  assert.equal(h.out.results.length, 1);
+  h.clock.set(T0 + 1200);
+  await until(() => h.out.results.length === 1);
   await h.crash();
   const again = await harness(tumbling(), { dir: h.dir });
   try {
@@ -228,13 +235,15 @@ Deno.test("windower retries a failing evaluation and never skips the window", as
   try {
     await h.write([[100]]);
     h.failNext(2);
+    const errors = () => h.metrics.counter("litejoin_window_errors_total", "").get({ window: "w" });
     h.clock.set(T0 + 1200);
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => errors() === 1);
     assert.equal(h.out.results.length, 0);
-    for (let i = 0; i < 10 && h.out.results.length === 0; i++) {
-      h.clock.advance(30_000); // past each retry's backoff
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    h.clock.advance(30_000); // past the first retry's backoff
+    await until(() => errors() === 2 && h.clock.pending > 0);
+    assert.equal(h.out.results.length, 0);
+    h.clock.advance(30_000);
+    await until(() => h.out.results.length === 1);
     await h.windower.idle();
     assert.deepEqual(h.out.rows(), [{ window_start: T0, window_end: T0 + 1000, n: 1 }]);
     assert.equal(h.metrics.counter("litejoin_window_errors_total", "").get({ window: "w" }), 2);
