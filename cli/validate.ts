@@ -9,7 +9,7 @@ export async function validate(opts: { config: string }): Promise<void> {
     console.log(
       `${opts.config}: ok (${count(config.sources.length, "source")}, ${
         count(config.joins.length, "join")
-      }, ${count(config.windows.length, "window")}, ` +
+      }, ${config.windows.length ? `${count(config.windows.length, "window")}, ` : ""}` +
         `${count(config.sinks.length, "sink")}; topics: ${config.topicNames.join(", ") || "none"})`,
     );
   } catch (error) {
