@@ -5,6 +5,10 @@
 import { custom, type Infer, list, object, oneOf, string, tagged } from "../config/schema.ts";
 import { componentName, dottedPath, topicName } from "../config/common.ts";
 import { duration } from "../config/units.ts";
+import { SessionWindows } from "./session.ts";
+import { SlidingWindows } from "./sliding.ts";
+import { TumblingWindows } from "./tumbling.ts";
+import type { WindowState } from "./window.ts";
 
 /** A length of event time: whole milliseconds, at least 1ms. */
 const span = () =>
@@ -79,3 +83,22 @@ export const windowSpec = tagged({
 });
 
 export type WindowConfig = Infer<typeof windowSpec>;
+
+/** The empty window state of a configured window. */
+export function stateFor(c: WindowConfig): WindowState {
+  return c.type === "tumbling"
+    ? new TumblingWindows(c.size, c.grace)
+    : c.type === "sliding"
+    ? new SlidingWindows(c.size, c.slide, c.grace)
+    : new SessionWindows(c.gap, c.max_duration, c.grace);
+}
+
+/** What makes recorded window state mean the same thing: the shape of the windows and their time. */
+export function shapeOf(c: WindowConfig): unknown[] {
+  const shape = c.type === "tumbling"
+    ? [c.type, c.size]
+    : c.type === "sliding"
+    ? [c.type, c.size, c.slide]
+    : [c.type, c.gap, c.max_duration ?? null, c.key];
+  return [...shape, c.time ?? null];
+}

@@ -7,13 +7,8 @@
  */
 import type { Config } from "../config/load.ts";
 import type { CommittedBatch } from "../store/writer.ts";
-import {
-  type ResultSink,
-  type WindowerContext,
-  type WindowHealth,
-  WindowRun,
-  type WindowTask,
-} from "./run.ts";
+import { WindowRun } from "./run.ts";
+import type { ResultSink, WindowerContext, WindowHealth, WindowTask } from "./task.ts";
 
 export type { ResultSink, WindowerContext, WindowHealth, WindowTask };
 
