@@ -39,9 +39,13 @@ import { Cors } from "./http/cors.ts";
 import { staticFiles } from "./http/static.ts";
 import { carrySseSets } from "./sinks/sse_carry.ts";
 import { observeEngine } from "./observe.ts";
+import { systemTimers, type Timers } from "./windows/timers.ts";
+import { Windower } from "./windows/windower.ts";
 
 export interface EngineOptions {
   clock?: Clock;
+  /** Timers on the same time as `clock` (windows close on them). */
+  timers?: Timers;
   log?: Logger;
 }
 
@@ -62,6 +66,7 @@ export class Engine {
   readonly sources: Source[] = [];
   /** The dead-letter queue; undefined with `dlq.enabled: false`. */
   dlq: Dlq | undefined;
+  windower: Windower | undefined;
   readonly startedAt: number;
   /** The Litestream child, in embedded replication mode. */
   litestream: LitestreamProcess | undefined;
@@ -206,6 +211,20 @@ export class Engine {
       await carrySseSets(config, sinks, readers, clock);
       await joiner.recover();
 
+      // Windows: closed on the clock, delivered through the sinks, progress in meta.db.
+      const windower = Windower.fromConfig(config, sinks, {
+        readers,
+        writer,
+        meta,
+        clock,
+        timers: opts.timers ?? systemTimers,
+        log: log.child("windows"),
+        metrics,
+      });
+      writer.onCommit((batch) => windower.onCommit(batch));
+      opened.push({ close: () => void windower.stop() });
+      await windower.start();
+
       const retentionLog = log.child("retention");
       const retention = new Retention(
         writer,
@@ -231,6 +250,7 @@ export class Engine {
       );
       for (const [name, runner] of sinks) engine.sinks.set(name, runner);
       observeEngine(metrics, { sinks, joiner, startedAt: engine.startedAt });
+      engine.windower = windower;
       engine.#routes();
       serveEngineInfo(engine.control, engine);
       engine.dlq = dlq;
@@ -329,6 +349,7 @@ export class Engine {
     await this.retention.stop();
     await this.writer.flush();
     await this.joiner.stop();
+    await this.windower?.stop();
     await this.dlq?.stop();
     await Promise.allSettled(
       [...this.sinks.values()].map((s) => s.close({ abandonRetries: true })),

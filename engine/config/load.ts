@@ -9,6 +9,7 @@ import { closest } from "./_suggest.ts";
 import { configSpec, type ParsedConfig } from "./spec.ts";
 import { type Analysis, analyzeSql, SqlProblem } from "../joins/analyze.ts";
 import { sourceKinds } from "../sources/registry.ts";
+import { checkWindows, type WindowSql } from "../windows/check.ts";
 
 export interface Config extends ParsedConfig {
   /** The config file as given. */
@@ -17,6 +18,8 @@ export interface Config extends ParsedConfig {
   topicNames: string[];
   /** What SQLite says about each join's SQL, by join name. */
   joinSql: Map<string, Analysis>;
+  /** What SQLite says about each window's SQL, and the topic that opens its windows. */
+  windowSql: Map<string, WindowSql>;
 }
 
 /** A configuration that cannot be used; `lines` holds one `file:line:col: path: message` each. */
@@ -172,6 +175,8 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
     }
   });
 
+  const windowSql = checkWindows(parsed, topicNames, feeders, report);
+
   parsed.sinks.forEach((sink, i) => {
     const fed = feeders.get(sink.name) ?? [];
     if (sink.type === "sqlite" && sink.table && fed.length > 1) {
@@ -212,6 +217,7 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
     file,
     topicNames,
     joinSql,
+    windowSql,
   };
 }
 
