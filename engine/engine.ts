@@ -22,11 +22,31 @@ import { FullEvaluator } from "./joins/evaluator.ts";
 import { Joiner, type JoinTask } from "./joins/joiner.ts";
 import { type Clock, type Result, systemClock } from "./types.ts";
 import { ControlServer } from "./control/server.ts";
+import { checkpointPassive } from "./store/sqlite.ts";
+import { replicatedDatabases } from "./replication/litestream_config.ts";
+import {
+  findLitestream,
+  LitestreamProcess,
+  restoreMissing,
+  writeLitestreamConfig,
+} from "./replication/litestream.ts";
+import { WalGuard } from "./replication/wal_guard.ts";
+import { RESHARD_MARKER } from "./store/reshard.ts";
 import { serveEngineInfo } from "./control/methods.ts";
 import { serveConsole } from "./control/console.ts";
+import { Dlq, loggedRejects } from "./dlq/dlq.ts";
+import { serveDlq } from "./dlq/control.ts";
+import { Cors } from "./http/cors.ts";
+import { staticFiles } from "./http/static.ts";
+import { carrySseSets } from "./sinks/sse_carry.ts";
+import { observeEngine } from "./observe.ts";
+import { systemTimers, type Timers } from "./windows/timers.ts";
+import { Windower } from "./windows/windower.ts";
 
 export interface EngineOptions {
   clock?: Clock;
+  /** Timers on the same time as `clock` (windows close on them). */
+  timers?: Timers;
   log?: Logger;
 }
 
@@ -45,7 +65,13 @@ export { LayoutError };
 export class Engine {
   readonly sinks = new Map<string, SinkRunner>();
   readonly sources: Source[] = [];
+  /** The dead-letter queue; undefined with `dlq.enabled: false`. */
+  dlq: Dlq | undefined;
+  windower: Windower | undefined;
   readonly startedAt: number;
+  /** The Litestream child, in embedded replication mode. */
+  litestream: LitestreamProcess | undefined;
+  walGuard: WalGuard | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(
@@ -78,7 +104,15 @@ export class Engine {
     }
     const opened: { close(): void }[] = [lock];
     try {
-      const meta = new Meta(`${e.data_dir}/meta.db`, { synchronous: e.synchronous });
+      await refuseInterruptedReshard(e.data_dir, config.file);
+      const metrics = new Metrics();
+      const replicated = config.replication.enabled;
+      const litestream = await prepareReplication(config, clock, log.child("replication"), metrics);
+      const walAutocheckpoint = replicated ? 0 : undefined;
+      const meta = new Meta(`${e.data_dir}/meta.db`, {
+        synchronous: e.synchronous,
+        walAutocheckpoint,
+      });
       opened.push(meta);
       meta.checkLayout(e.shard_count, e.data_dir);
       const writer = await Writer.open({
@@ -90,6 +124,7 @@ export class Engine {
         flushIntervalMs: e.flush_interval,
         batchSize: e.batch_size,
         maxBacklog: e.max_backlog,
+        walAutocheckpoint,
       });
       opened.push({ close: () => void writer.close() });
       log.child("store").info(
@@ -97,7 +132,6 @@ export class Engine {
           config.topicNames.join(", ") || "none"
         }`,
       );
-      const metrics = new Metrics();
       observeWriter(writer, metrics);
       const readers = await Readers.open({
         dataDir: e.data_dir,
@@ -107,7 +141,24 @@ export class Engine {
       }, e.readers_per_shard);
       opened.push(readers);
 
+      const dlq = config.dlq.enabled
+        ? new Dlq(config.dlq, {
+          dataDir: e.data_dir,
+          synchronous: e.synchronous,
+          busyTimeoutMs: e.busy_timeout,
+          walAutocheckpoint,
+          clock,
+          log,
+          metrics,
+        })
+        : undefined;
+      if (dlq) opened.push(dlq);
+
       const http = new HttpServer(log.child("http"));
+      if (config.http.cors.origins.length) http.useCors(new Cors(config.http.cors));
+      for (const files of config.http.static) {
+        http.mount(files.path, staticFiles(resolvePath(config, files.dir), files.path));
+      }
       const sinkCtx: SinkContext = {
         http,
         clock,
@@ -125,13 +176,13 @@ export class Engine {
           { ...sinkCtx, log: sinkLog },
         );
         const runner = new SinkRunner(
-          sink,
+          dlq ? dlq.gate(sink, sinkConfig.max_batch) : sink,
           {
             retries: sinkConfig.retries,
             backoff: sinkConfig.backoff,
             maxBatch: sinkConfig.max_batch,
           },
-          dropFailed(sinkLog),
+          dlq ? dlq.onFailure : dropFailed(sinkLog),
           sinkLog,
           metrics,
         );
@@ -158,15 +209,27 @@ export class Engine {
       });
       const joiner = new Joiner(tasks, readers, () => writer.seqs(), joinLog, metrics);
       writer.onCommit((batch) => joiner.onCommit(batch));
+      await carrySseSets(config, sinks, readers, clock);
       await joiner.recover();
+
+      // Windows: closed on the clock, delivered through the sinks, progress in meta.db.
+      const windower = Windower.fromConfig(config, sinks, {
+        readers,
+        writer,
+        meta,
+        clock,
+        timers: opts.timers ?? systemTimers,
+        log: log.child("windows"),
+        metrics,
+      });
+      writer.onCommit((batch) => windower.onCommit(batch));
+      opened.push({ close: () => void windower.stop() });
+      await windower.start();
 
       const retentionLog = log.child("retention");
       const retention = new Retention(
         writer,
-        config.topicNames.map((topic) => ({
-          topic,
-          retention: config.topics.find((t) => t.name === topic)?.retention ?? e.retention,
-        })),
+        config.topicNames.map((topic) => ({ topic, retention: topicRetention(config, topic) })),
         clock,
         retentionLog,
         metrics,
@@ -187,11 +250,16 @@ export class Engine {
         new ControlServer(e.socket!, log.child("control")),
       );
       for (const [name, runner] of sinks) engine.sinks.set(name, runner);
+      observeEngine(metrics, { sinks, joiner, startedAt: engine.startedAt });
+      engine.windower = windower;
       engine.#routes();
       serveEngineInfo(engine.control, engine);
+      engine.dlq = dlq;
+      serveDlq(engine.control, dlq?.api);
       serveConsole(engine.control, engine);
 
-      const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics };
+      const rejects = dlq ?? loggedRejects(log.child("dlq"), metrics);
+      const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics, dlq: rejects };
       for (const sourceConfig of config.sources) {
         const source: Source = sourceKinds[sourceConfig.type].create(
           sourceConfig.name,
@@ -203,11 +271,37 @@ export class Engine {
       }
       const address = await http.start(config.http.listen);
       opened.push({ close: () => void http.stop() });
-      log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
       retention.start(e.retention_interval);
+      dlq?.start();
+      if (replicated) {
+        engine.walGuard = new WalGuard(
+          replicatedDatabases(e.data_dir, e.shard_count).flatMap((db, i) =>
+            i < e.shard_count
+              ? [{ ...db, checkpoint: () => writer.checkpoint(i) }]
+              : db.name === "meta"
+              ? [{ ...db, checkpoint: () => checkpointPassive(meta.db) }]
+              : db.name === "dlq" && dlq
+              ? [{ ...db, checkpoint: () => checkpointPassive(dlq.store.db) }]
+              : []
+          ),
+          config.replication.wal_max,
+          log.child("replication"),
+          metrics,
+        );
+        engine.walGuard.start();
+      }
+      if (litestream) {
+        engine.litestream = litestream;
+        litestream.start();
+        log.child("replication").info(
+          `litestream replicating ${e.shard_count} shard(s), meta and dlq to ${config.replication.replica_url}`,
+        );
+      }
       await engine.control.start();
       opened.push({ close: () => void engine.control.stop() });
       log.child("control").info(`control socket at ${e.socket}`);
+      // Last: "listening" tells scripts and tests that everything is up.
+      log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
       return engine;
     } catch (error) {
       for (const resource of opened.reverse()) {
@@ -257,15 +351,64 @@ export class Engine {
     await this.retention.stop();
     await this.writer.flush();
     await this.joiner.stop();
+    await this.windower?.stop();
+    await this.dlq?.stop();
     await Promise.allSettled(
       [...this.sinks.values()].map((s) => s.close({ abandonRetries: true })),
     );
     this.readers.close();
     await this.writer.close();
+    this.walGuard?.stop();
+    this.dlq?.close();
     this.meta.close();
+    // Last, so that Litestream ships everything committed above before it exits.
+    await this.litestream?.stop();
     this.lock.close();
     this.log.info("stopped");
   }
+}
+
+async function refuseInterruptedReshard(dataDir: string, file: string): Promise<void> {
+  try {
+    const plan = JSON.parse(await Deno.readTextFile(`${dataDir}/${RESHARD_MARKER}`));
+    throw new LayoutError(
+      `a reshard of ${dataDir} from ${plan.from} to ${plan.to} shards was interrupted; ` +
+        `finish it with litejoin reshard --to ${plan.to} -c ${file}`,
+    );
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+/**
+ * Embedded replication: finds Litestream, restores missing databases before anything
+ * opens them, and returns the child to start once the engine serves.
+ */
+async function prepareReplication(
+  config: Config,
+  clock: Clock,
+  log: Logger,
+  metrics: Metrics,
+): Promise<LitestreamProcess | undefined> {
+  const r = config.replication;
+  if (!r.enabled || r.mode !== "embedded") return undefined;
+  const { data_dir: dataDir, shard_count: shardCount } = config.engine;
+  const bin = await findLitestream(r.litestream_bin);
+  const configPath = await writeLitestreamConfig(r, dataDir, shardCount);
+  if (r.restore_on_boot) await restoreMissing(bin, configPath, dataDir, shardCount, log);
+  return new LitestreamProcess(bin, configPath, log, clock, metrics);
+}
+
+/**
+ * A topic's retention: its own setting, else `engine.retention`. A topic an API
+ * source writes holds the API's current state, and unchanged items are deliberately
+ * not rewritten, so age says nothing about it: it keeps its rows unless told otherwise.
+ */
+export function topicRetention(config: Config, topic: string): number {
+  const own = config.topics.find((t) => t.name === topic)?.retention;
+  if (own !== undefined) return own;
+  const snapshot = config.sources.some((s) => s.type === "api" && s.topic === topic);
+  return snapshot ? 0 : config.engine.retention;
 }
 
 function observeWriter(writer: Writer, metrics: Metrics): void {
@@ -288,7 +431,7 @@ function observeWriter(writer: Writer, metrics: Metrics): void {
   });
 }
 
-/** The failure path until a dead-letter queue exists: say what was lost, and why. */
+/** The failure path with `dlq.enabled: false`: say what was lost, and why. */
 function dropFailed(log: Logger) {
   return (_sink: string, results: readonly Result[], error: Error): Promise<void> => {
     log.error(`${results.length} result(s) not delivered after all retries: ${error.message}`);

@@ -1,6 +1,6 @@
 /** One shard file: the writer connection and its prepared statements. */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { openDatabase, type Synchronous, transaction } from "./sqlite.ts";
+import { checkpointPassive, openDatabase, type OpenOptions, transaction } from "./sqlite.ts";
 import { topicDdl } from "./topics.ts";
 
 export function shardPath(dataDir: string, index: number): string {
@@ -47,7 +47,7 @@ export class Shard {
     readonly index: number,
     readonly path: string,
     topics: readonly string[],
-    opts: { synchronous?: Synchronous; busyTimeoutMs?: number } = {},
+    opts: OpenOptions = {},
   ) {
     this.db = openDatabase(path, opts);
     this.db.exec(`
@@ -126,6 +126,11 @@ export class Shard {
     const count = this.counts.get(topic);
     if (count) count.rows -= Number(changes);
     return Number(changes);
+  }
+
+  /** Checkpoints the WAL without blocking readers or the next commit. */
+  checkpoint(): void {
+    checkpointPassive(this.db);
   }
 
   close(): void {

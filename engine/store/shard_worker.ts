@@ -15,9 +15,11 @@ export type ShardRequest =
     topics: string[];
     synchronous: Synchronous;
     busyTimeoutMs: number;
+    walAutocheckpoint?: number;
   }
   | { op: "apply"; id: number; rows: Row[] }
   | { op: "expire"; id: number; topic: string; cutoff: number; limit: number }
+  | { op: "checkpoint"; id: number }
   | { op: "close"; id: number };
 
 /** A request without its id, as the writer makes it. */
@@ -61,6 +63,9 @@ self.onmessage = (event: MessageEvent<ShardRequest>) => {
           changes: shard!.expire(request.topic, request.cutoff, request.limit),
           counts: Object.fromEntries(shard!.counts),
         });
+      case "checkpoint":
+        shard!.checkpoint();
+        return reply({ id: request.id, seq: shard!.seq });
       case "close":
         shard?.close();
         return reply({ id: request.id, seq: shard?.seq ?? 0 });
