@@ -69,9 +69,9 @@ sinks:
     assert.match(text.stdout, /^ok +join +copy +/m);
     assert.match(
       text.stdout,
-      /^FAIL +sink +hook +0 sent .* 2 results failed delivery in the last minute$/m,
+      /^FAIL +sink +hook +0 sent .* 2 dead letters in the DLQ, oldest \d+s ago$/m,
     );
-    assert.match(text.stdout, /DLQ: not enabled/);
+    assert.match(text.stdout, /DLQ: 2 waiting · hook: 0 retrying, 2 dead, oldest \d+s ago/);
 
     const noTerminal = await cli(["tui", "--socket", socket]);
     assert.equal(noTerminal.code, 2);

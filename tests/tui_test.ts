@@ -3,7 +3,9 @@
  * screens read back with capture-pane.
  */
 import assert from "node:assert/strict";
-import { CLI, startEngine, waitFor } from "./_helpers.ts";
+import { CLI, startEngine, startReceiver, waitFor } from "./_helpers.ts";
+import { ControlClient } from "../engine/mod.ts";
+import type { DlqSummary } from "../engine/control/protocol.ts";
 import { spawnEngine } from "./_process.ts";
 import { Tmux } from "./_tmux.ts";
 
@@ -99,7 +101,7 @@ for (const [cols, rows] of [[100, 30], [80, 24]]) {
       assert.match(screen, /s0 +[▁▂▃▄▅▆▇█ ]+ +[\d.]+k? /);
       assert.match(screen, /join enriched/);
       assert.match(screen, /sink results/);
-      assert.match(screen, /DLQ {2}not enabled/);
+      assert.match(screen, /DLQ {2}empty/);
       // deno-lint-ignore no-control-regex
       assert.match(await t.capture({ escapes: true }), /\x1b\[(3[0-7]|9[0-7]|38;)/, "colours");
 
@@ -136,7 +138,8 @@ for (const [cols, rows] of [[100, 30], [80, 24]]) {
       await t.sendKeys("Escape"); // alone: Escape then a key in one chunk reads as Alt+key
       await t.waitForText(/\[ 1 Dashboard \]/);
       await t.sendKeys("4");
-      screen = await t.waitForText(/DLQ not enabled/);
+      await t.waitForText(/DLQ · empty/);
+      screen = await t.waitForText(/ no entries/);
       assertFits(screen, cols, rows);
 
       await t.sendKeys("q");
@@ -152,8 +155,8 @@ for (const [cols, rows] of [[100, 30], [80, 24]]) {
   });
 }
 
-Deno.test("litejoin tui honours NO_COLOR, follows a resize, and reconnects by itself when the engine restarts", async () => {
-  const dir = await engineDir();
+Deno.test("litejoin tui honours NO_COLOR, follows a resize, reconnects by itself when the engine restarts, and says when there is no DLQ", async () => {
+  const dir = await engineDir("dlq: { enabled: false }\n");
   let engine = await spawnEngine(dir);
   const t = await tui(`${dir}/data/litejoin.sock`, { cols: 80, rows: 24, env: { NO_COLOR: "1" } });
   try {
@@ -169,6 +172,8 @@ Deno.test("litejoin tui honours NO_COLOR, follows a resize, and reconnects by it
     engine = await spawnEngine(dir);
     await t.waitForText(/● connected/);
     await t.waitForText(/customers +[\d,]+ /);
+    await t.sendKeys("4");
+    await t.waitForText(/DLQ not enabled/);
     await t.sendKeys("q");
     assert.equal(await t.waitForExit(), 0);
   } finally {
@@ -178,88 +183,60 @@ Deno.test("litejoin tui honours NO_COLOR, follows a resize, and reconnects by it
   }
 });
 
-Deno.test("litejoin tui replays and purges DLQ entries, each only after y", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "litejoin-tui-" });
-  const t0 = await startEngine(
-    `engine: { data_dir: ./data, shard_count: 1 }
+Deno.test("litejoin tui replays and purges dead letters of the engine's DLQ, each only after y", async () => {
+  const receiver = await startReceiver();
+  receiver.respond = () => 400; // refused for good: each result goes dead at once
+  const t0 = await startEngine(`engine: { data_dir: ./data, shard_count: 1 }
 sources:
   - { name: in, type: http, path: /in, topic: orders, key: id }
-`,
-    { dir },
-  );
-  // The DLQ's control methods, as its contract states them, over a list in memory.
-  const now = Date.now();
-  let entries = [1, 2, 3].map((id) => ({
-    id,
-    sink: id === 3 ? "archive" : "hook",
-    source: "enriched",
-    key: `o-${id}`,
-    payload: { order_id: `o-${id}` },
-    error: "POST http://hook/ answered 503",
-    attempts: 8,
-    first_failed_at: now - 3_600_000,
-    last_failed_at: now - 60_000,
-    next_attempt_at: null,
-    status: "dead",
-  }));
-  const calls: unknown[] = [];
-  const control = t0.engine.control;
-  control.handle("dlq.stats", () => {
-    const by_sink: Record<string, unknown> = {};
-    for (const sink of new Set(entries.map((e) => e.sink))) {
-      const mine = entries.filter((e) => e.sink === sink);
-      by_sink[sink] = {
-        retrying: 0,
-        dead: mine.length,
-        delivered: 0,
-        oldest_failed_at: now - 3_600_000,
-      };
-    }
-    return { total: entries.length, by_sink, rejected: {} };
-  });
-  control.handle("dlq.list", () => ({ entries }));
-  control.handle("dlq.replay", (params) => {
-    calls.push(["replay", params]);
-    const gone = entries.filter((e) => e.id === params.id || e.sink === params.sink);
-    entries = entries.filter((e) => !gone.includes(e));
-    return { replayed: gone.length, delivered: gone.length, failed: 0 };
-  });
-  control.handle("dlq.purge", (params) => {
-    calls.push(["purge", params]);
-    const gone = entries.filter((e) =>
-      e.id === params.id || (e.sink === params.sink && e.status === params.status)
-    );
-    entries = entries.filter((e) => !gone.includes(e));
-    return { purged: gone.length };
-  });
-  const t = await tui(t0.engine.config.engine.socket!, { cols: 80, rows: 24 });
+joins:
+  - { name: copy, key: k, sql: "SELECT key AS k, json_extract(payload, '$.n') AS n FROM orders", sinks: [hook] }
+sinks:
+  - { name: hook, type: http, url: "${receiver.url}", retries: 0 }
+`);
+  const socket = t0.engine.config.engine.socket!;
+  const dlq = await ControlClient.connect(socket);
+  const t = await tui(socket, { cols: 80, rows: 24 });
   try {
+    for (const [id, n] of [["o-1", 1], ["o-2", 2], ["o-3", 3]] as const) {
+      assert.equal((await t0.post("/in", { id, n })).status, 202);
+      await t0.engine.joiner.drain();
+    }
+    await waitFor(
+      "three dead letters",
+      async () => (await dlq.request<DlqSummary>("dlq.stats")).by_sink.hook?.dead === 3,
+    );
+    receiver.respond = () => 200; // the peer is fixed
     await t.waitForText(/● connected/);
     await t.waitForRawMode();
     await t.sendKeys("4");
-    let screen = await t.waitForText(/>\s+1 hook +dead/);
-    assert.match(screen, /DLQ · 3 waiting · hook: 0 retrying, 2 dead, oldest 1h ago/);
+    let screen = await t.waitForText(/> +\d+ hook +dead +1 +\d+s o-1/);
+    assert.match(screen, /DLQ · 3 waiting · hook: 0 retrying, 3 dead, oldest \d+s ago/);
     await t.sendKeys("r");
-    await t.waitForText(/Replay entry 1 to sink hook\? \[y\/N\]/);
+    await t.waitForText(/Replay entry \d+ to sink hook\? \[y\/N\]/);
     await t.sendKeys("n");
     await t.waitForText(/cancelled/);
-    assert.deepEqual(calls, []);
+    assert.equal(receiver.batches.length, 0, "nothing sent without y");
     await t.sendKeys("r");
     await t.waitForText(/\[y\/N\]/);
     await t.sendKeys("y");
-    screen = await t.waitForText(/replayed 1: 1 delivered, 0 failed again/);
-    assert.deepEqual(calls, [["replay", { id: 1 }]]);
-    await t.waitForText(/>\s+2 hook +dead/);
-    await t.sendKeys("Down", "X");
-    await t.waitForText(/Purge every dead entry of sink archive\? It cannot be undone\. \[y\/N\]/);
+    await t.waitForText(/replayed 1: 1 delivered, 0 failed again/);
+    assert.deepEqual(receiver.results().map((r) => r.key), ["o-1"]);
+    screen = await t.waitForText(/DLQ · 2 waiting/);
+    await t.sendKeys("X");
+    await t.waitForText(/Purge every dead entry of sink hook\? It cannot be undone\. \[y\/N\]/);
     await t.sendKeys("y");
-    await t.waitForText(/purged 1 entry/);
-    assert.deepEqual(calls[1], ["purge", { sink: "archive", status: "dead" }]);
+    await t.waitForText(/purged 2 entries/);
+    const after = await dlq.request<DlqSummary>("dlq.stats");
+    assert.deepEqual([after.by_sink.hook.dead, after.by_sink.hook.retrying], [0, 0]);
+    assert.deepEqual(receiver.results().map((r) => r.key), ["o-1"], "a purge sends nothing");
     assertFits(await t.capture(), 80, 24);
     await t.sendKeys("q");
     assert.equal(await t.waitForExit(), 0);
   } finally {
     await t.kill();
+    dlq.close();
     await t0.stop();
+    await receiver.stop();
   }
 });

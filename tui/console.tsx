@@ -52,7 +52,8 @@ export function Console(props: ConsoleProps) {
   // Set from the UI state below; a ref, because the hook runs before the state is read.
   const tailing = useRef(false);
   const engine = useLink(link, !tailing.current);
-  const dlqEnabled = engine.methods.includes("dlq.stats");
+  // The DLQ may serve its methods while disabled; its stats are null then.
+  const dlqEnabled = engine.methods.includes("dlq.stats") && link.state().stats?.dlq != null;
   const topics = engine.info?.topics ?? engine.stats?.topics.map((t) => t.topic) ?? [];
   const body = Math.max(1, height - 3);
 
@@ -102,14 +103,15 @@ export function Console(props: ConsoleProps) {
       case "dlq.fetch":
         return fetchDlq();
       case "dlq.replay":
-        link.request<{ replayed: number; delivered: number; failed: number }>(
+        link.request<{ replayed: number; delivered: number; failed: number; skipped?: number }>(
           "dlq.replay",
           effect.params,
         ).then(
           (r) =>
             dispatch({
               type: "message",
-              text: `replayed ${r.replayed}: ${r.delivered} delivered, ${r.failed} failed again`,
+              text: `replayed ${r.replayed}: ${r.delivered} delivered, ${r.failed} failed again` +
+                (r.skipped ? `, ${r.skipped} skipped (in flight, superseded or no such sink)` : ""),
             }),
           (error) =>
             dispatch({ type: "message", text: `replay failed: ${(error as Error).message}` }),

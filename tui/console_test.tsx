@@ -193,12 +193,52 @@ Deno.test("the tail view lists topics, tails one with a filter, and shows a mess
   await tick();
 });
 
-Deno.test("the DLQ view says when there is no DLQ", async () => {
+Deno.test("the DLQ view says when there is no DLQ: methods not served, or served while disabled", async () => {
+  for (const methods of [["stats"], ["stats", "dlq.stats", "dlq.list"]]) {
+    const { lastFrame, stdin, unmount } = render(
+      <Console link={new FakeLink({ methods })} width={80} height={24} />,
+    );
+    await press(stdin, "4");
+    assert.match(frame(lastFrame)[2], /^DLQ not enabled$/);
+    await press(stdin, "1");
+    assert.match(frame(lastFrame).join("\n"), /DLQ {2}not enabled/);
+    unmount();
+    await tick();
+  }
+});
+
+Deno.test("a rejected input in the DLQ is shown and purgeable, never replayed", async () => {
+  const rejected = {
+    ...entries[0],
+    id: 9,
+    sink: null,
+    source: "orders_in",
+    key: null,
+    status: "rejected",
+    error: "not JSON: Unexpected token",
+  };
+  const link = new FakeLink({
+    methods: ["dlq.stats", "dlq.list", "dlq.purge"],
+    stats: stats({ dlq: { total: 1, by_sink: {}, rejected: { orders_in: 1 } } }),
+  });
+  link.answer = (method) => method === "dlq.list" ? { entries: [rejected] } : { purged: 1 };
   const { lastFrame, stdin, unmount } = render(
-    <Console link={new FakeLink()} width={80} height={24} />,
+    <Console link={link} width={80} height={24} dlqEveryMs={60_000} />,
   );
   await press(stdin, "4");
-  assert.match(frame(lastFrame)[2], /^DLQ not enabled$/);
+  await tick();
+  assert.match(frame(lastFrame).join("\n"), />\s+9 \(orders_in\) +rejected/);
+  assert.match(frame(lastFrame)[2], /1 rejected at sources/);
+  await press(stdin, "r");
+  assert.match(frame(lastFrame)[23], /^a rejected input is kept to be looked at, never sent/);
+  await press(stdin, "x");
+  assert.match(frame(lastFrame)[23], /^Purge entry 9 \(input rejected by orders_in\)\?/);
+  await press(stdin, "y");
+  await tick();
+  assert.deepEqual(link.requests.find((r) => r.method === "dlq.purge"), {
+    method: "dlq.purge",
+    params: { id: 9 },
+  });
   unmount();
   await tick();
 });

@@ -67,11 +67,11 @@ export function DlqView(props: DlqViewProps) {
             ], width)}
             rows={props.entries.map((e): Cell[] => [
               String(e.id),
-              e.sink,
+              e.sink ?? { text: `(${e.source})`, dim: true },
               { text: e.status, color: STATUS_COLOR[e.status] },
               String(e.attempts),
               age(props.now - e.last_failed_at),
-              e.key,
+              e.key ?? "",
               e.error,
             ])}
             selected={props.selected}
@@ -89,9 +89,12 @@ function EntryDetail(
   const payload = typeof entry.payload === "string"
     ? compactJson(entry.payload)
     : JSON.stringify(entry.payload);
+  const status = entry.superseded ? `${entry.status} (superseded)` : entry.status;
   const lines = [
-    `entry ${entry.id} · sink ${entry.sink} · source ${entry.source} · ${entry.status}`,
-    `key ${entry.key} · ${entry.attempts} attempts · first failed ${
+    entry.sink === null
+      ? `entry ${entry.id} · input rejected by source ${entry.source} · ${status}`
+      : `entry ${entry.id} · sink ${entry.sink} · from ${entry.source} · ${status}`,
+    `key ${entry.key ?? "-"} · ${entry.attempts} attempts · first failed ${
       age(now - entry.first_failed_at)
     } ago, last ${age(now - entry.last_failed_at)} ago` +
     (entry.next_attempt_at ? ` · next try in ${age(entry.next_attempt_at - now)}` : ""),

@@ -82,7 +82,7 @@ Deno.test("destructive DLQ actions wait for y; anything else cancels them", () =
     dlq: { ...initialState.dlq, entries, loaded: true },
   };
   let [s, effects] = keys(base, { downArrow: true }, "x");
-  assert.equal(s.confirm?.prompt, "Purge entry 2 of sink hook? It cannot be undone.");
+  assert.equal(s.confirm?.prompt, "Purge entry 2 (of sink hook)? It cannot be undone.");
   assert.deepEqual(effects, []);
   [s, effects] = keys(s, "q");
   assert.deepEqual([s.confirm, s.quit, effects, s.message], [null, false, [], "cancelled"]);

@@ -13,7 +13,7 @@ import {
   visibleTopics,
 } from "./state.ts";
 
-const DLQ_STATUSES: DlqStatusFilter[] = ["", "retrying", "dead", "delivered"];
+const DLQ_STATUSES: DlqStatusFilter[] = ["", "retrying", "dead", "delivered", "rejected"];
 
 export const clamp = (n: number, max: number) => Math.max(0, Math.min(n, Math.max(0, max)));
 export const printable = (k: Key) =>
@@ -148,6 +148,13 @@ export function onDlqKey(s: UiState, k: Key, ctx: Context): Step {
   }
   if (k.input === "g") return set({}, [{ type: "dlq.fetch" }]);
   if (!entry) return [s, []];
+  const of = entry.sink === null ? `input rejected by ${entry.source}` : `of sink ${entry.sink}`;
+  if ((k.input === "r" || k.input === "R") && entry.sink === null) {
+    return [{
+      ...s,
+      message: "a rejected input is kept to be looked at, never sent: fix it at its producer",
+    }, []];
+  }
   if (k.input === "r") {
     return ask(`Replay entry ${entry.id} to sink ${entry.sink}?`, {
       type: "dlq.replay",
@@ -155,22 +162,27 @@ export function onDlqKey(s: UiState, k: Key, ctx: Context): Step {
     });
   }
   if (k.input === "R") {
-    return ask(`Replay every waiting entry of sink ${entry.sink}?`, {
+    return ask(`Replay every retrying and dead entry of sink ${entry.sink}?`, {
       type: "dlq.replay",
-      params: { sink: entry.sink },
+      params: { sink: entry.sink! },
     });
   }
   if (k.input === "x") {
-    return ask(`Purge entry ${entry.id} of sink ${entry.sink}? It cannot be undone.`, {
+    return ask(`Purge entry ${entry.id} (${of})? It cannot be undone.`, {
       type: "dlq.purge",
       params: { id: entry.id },
     });
   }
   if (k.input === "X") {
-    return ask(`Purge every dead entry of sink ${entry.sink}? It cannot be undone.`, {
-      type: "dlq.purge",
-      params: { sink: entry.sink, status: "dead" },
-    });
+    return entry.sink === null
+      ? ask("Purge every rejected input? It cannot be undone.", {
+        type: "dlq.purge",
+        params: { status: "rejected" },
+      })
+      : ask(`Purge every dead entry of sink ${entry.sink}? It cannot be undone.`, {
+        type: "dlq.purge",
+        params: { sink: entry.sink, status: "dead" },
+      });
   }
   return [s, []];
 }

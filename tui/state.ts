@@ -36,7 +36,7 @@ export interface Key {
   meta?: boolean;
 }
 
-export type DlqStatusFilter = "" | "retrying" | "dead" | "delivered";
+export type DlqStatusFilter = "" | "retrying" | "dead" | "delivered" | "rejected";
 
 export type Effect =
   | { type: "quit" }
@@ -150,7 +150,7 @@ export function visibleMessages(s: UiState): TailResult["messages"] {
 /** The DLQ entries shown, after the `/` filter. */
 export function visibleEntries(s: UiState): DlqEntry[] {
   return s.dlq.entries.filter((e) =>
-    matches(filterOf(s, "dlq"), e.sink, e.key, e.error, e.source, String(e.id))
+    matches(filterOf(s, "dlq"), e.sink ?? "", e.key ?? "", e.error, e.source, String(e.id))
   );
 }
 

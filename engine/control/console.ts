@@ -16,8 +16,7 @@ const SQL_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
  * Serves `stats`, `sql`, `sql.cancel` and `tail` on `control`, with their timers and
- * processes started and stopped with the socket. Returns the stats collector, so that
- * components that arrive later (windows) can add their figures.
+ * processes started and stopped with the socket.
  */
 export function serveConsole(control: ControlServer, engine: Engine): StatsCollector {
   const { config } = engine;
@@ -68,6 +67,7 @@ export function createStats(control: ControlServer, engine: Engine): StatsCollec
     writer: engine.writer,
     readers: engine.readers,
     joiner: engine.joiner,
+    windows: engine.windower ? () => engine.windower!.health() : undefined,
     sinks: config.sinks.map((s) => ({
       name: s.name,
       type: s.type,

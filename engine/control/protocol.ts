@@ -69,10 +69,18 @@ export interface JoinStats extends EvaluatorStats {
   pending_keys: number;
 }
 
-/** What a window reports; issue-specific fields may be added beside these. */
+/**
+ * A window: `evaluations` are windows closed and delivered, latencies are from a
+ * window's close (end + grace) to the delivery of its results.
+ */
 export interface WindowStats extends EvaluatorStats {
   type: string;
-  [field: string]: unknown;
+  /** Windows (sessions) open now. */
+  open: number;
+  /** The close frontier (epoch ms), null before the first close. */
+  closed_through: number | null;
+  /** Events that arrived after their window closed. */
+  late: number;
 }
 
 export interface SinkStats {
@@ -103,18 +111,24 @@ export interface DlqSummary {
   rejected: Record<string, number>;
 }
 
+/** One DLQ entry, as `dlq.list` gives it. */
 export interface DlqEntry {
   id: number;
-  sink: string;
+  /** Null for an input a source rejected. */
+  sink: string | null;
+  /** The join or window that produced the result, or the source that rejected the input. */
   source: string;
-  key: string;
+  key: string | null;
   payload: unknown;
   error: string;
   attempts: number;
   first_failed_at: number;
   last_failed_at: number;
   next_attempt_at: number | null;
+  /** `retrying`, `dead`, `delivered` or `rejected`. */
   status: string;
+  delivered_at?: number | null;
+  superseded?: boolean;
 }
 
 /** `stats` and the pushed `stats` event. */
@@ -129,7 +143,7 @@ export interface Stats {
   joins: JoinStats[];
   windows: WindowStats[];
   sinks: SinkStats[];
-  /** `dlq.stats` when the DLQ is enabled, else null. */
+  /** `dlq.stats` when the engine has a DLQ (enabled), else null. */
   dlq: DlqSummary | null;
   /** The worst status of any join, window or sink. */
   status: Health;

@@ -10,9 +10,10 @@ import type { Metrics } from "../metrics.ts";
 import type { Logger } from "../log.ts";
 import type { Clock } from "../types.ts";
 import type { JoinHealth } from "../joins/joiner.ts";
+import type { WindowHealth } from "../windows/task.ts";
 import type { TopicCount } from "../store/shard.ts";
 import { shardPath } from "../store/shard.ts";
-import type { ControlServer, ControlService } from "./server.ts";
+import { ControlError, type ControlServer, type ControlService } from "./server.ts";
 import { evaluatorHealth, sinkHealth, worst } from "./health.ts";
 import { histogramSample, ms, recentP99, Trail } from "./_trail.ts";
 import type {
@@ -33,6 +34,8 @@ export interface StatsDeps {
   writer: { topicCounts(): Map<string, TopicCount>; readonly backlog: number };
   readers: { all(sql: string): Promise<Record<string, unknown>[]> };
   joiner: { health(): JoinHealth[] };
+  /** The windows, when the engine runs any. */
+  windows?: () => WindowHealth[];
   sinks: readonly { name: string; type: string; backlog(): number }[];
   dataDir: string;
   shardCount: number;
@@ -58,7 +61,6 @@ interface Measured {
 export class StatsCollector implements ControlService {
   readonly #trail: Trail;
   readonly #history: number[][];
-  readonly #windows: (() => WindowStats[] | Promise<WindowStats[]>)[] = [];
   readonly #files: { db: number; wal: number }[];
   readonly #measured = new Map<string, Measured>();
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -69,17 +71,13 @@ export class StatsCollector implements ControlService {
   #nextMeasure = 0;
   #interestUntil = 0;
   #dlqWarned = false;
+  #dlqLast: DlqSummary | null = null;
 
   constructor(readonly deps: StatsDeps) {
     this.#trail = new Trail(Math.max(1, Math.round(RECENT_MS / deps.intervalMs)));
     this.#history = Array.from({ length: deps.shardCount }, () => []);
     this.#files = Array.from({ length: deps.shardCount }, () => ({ db: 0, wal: 0 }));
     this.#lastTick = deps.clock.now();
-  }
-
-  /** Adds windows to the stats: `fn` reports each window's figures and health. */
-  addWindows(fn: () => WindowStats[] | Promise<WindowStats[]>): void {
-    this.#windows.push(fn);
   }
 
   start(): void {
@@ -128,6 +126,11 @@ export class StatsCollector implements ControlService {
     for (const join of this.deps.joiner.health()) {
       this.#trail.push(`join.${join.name}`, [evaluations.get({ join: join.name })]);
       this.#trail.push(`join.${join.name}.time`, histogramSample(joinTime, { join: join.name }));
+    }
+    const closeDelay = metrics.histogram("litejoin_window_close_delay_seconds", "");
+    for (const window of this.deps.windows?.() ?? []) {
+      const labels = { window: window.name };
+      this.#trail.push(`window.${window.name}.time`, histogramSample(closeDelay, labels));
     }
     const failed = metrics.counter("litejoin_sink_failed_total", "");
     const retries = metrics.counter("litejoin_sink_retries_total", "");
@@ -254,8 +257,26 @@ export class StatsCollector implements ControlService {
       };
     });
 
-    const windows: WindowStats[] = [];
-    for (const fn of this.#windows) windows.push(...await fn());
+    const closed = metrics.counter("litejoin_window_closed_total", "");
+    const windowErrors = metrics.counter("litejoin_window_errors_total", "");
+    const late = metrics.counter("litejoin_window_late_total", "");
+    const closeDelay = metrics.histogram("litejoin_window_close_delay_seconds", "");
+    const windows: WindowStats[] = (this.deps.windows?.() ?? []).map((window) => {
+      const labels = { window: window.name };
+      const p99 = recentP99(this.#trail.change(`window.${window.name}.time`), closeDelay.buckets);
+      return {
+        name: window.name,
+        type: window.type,
+        evaluations: closed.get(labels),
+        errors: windowErrors.get(labels),
+        last_ms: ms(closeDelay.stats(labels).last),
+        p99_ms: p99,
+        open: window.open,
+        closed_through: window.closedThrough,
+        late: late.get(labels),
+        ...evaluatorHealth({ error: window.error, p99_ms: p99 }),
+      };
+    });
 
     const dlq = await this.#dlq();
     const delivered = metrics.counter("litejoin_sink_delivered_total", "");
@@ -304,15 +325,20 @@ export class StatsCollector implements ControlService {
     };
   }
 
+  /**
+   * `dlq.stats`, or null when the engine has no DLQ (the method is not served, or says
+   * the queue is disabled). A read that fails otherwise keeps the last figures.
+   */
   async #dlq(): Promise<DlqSummary | null> {
     const { control, log } = this.deps;
     if (!control.serves("dlq.stats")) return null;
     try {
-      return await control.call<DlqSummary>("dlq.stats");
+      return this.#dlqLast = await control.call<DlqSummary>("dlq.stats");
     } catch (error) {
+      if (error instanceof ControlError && error.code === "dlq_disabled") return null;
       if (!this.#dlqWarned) log.warn(`cannot read DLQ stats: ${(error as Error).message}`);
       this.#dlqWarned = true;
-      return null;
+      return this.#dlqLast;
     }
   }
 }

@@ -40,7 +40,8 @@ sources:
     assert.equal(s.shards.reduce((n, x) => n + x.writes_per_s, 0), 200);
     assert.ok(s.shards.every((x) => x.history.length === 2 && x.db_bytes > 0), "history, sizes");
     assert.ok(s.shards.some((x) => x.commit_ms_p99 > 0 && x.commits_per_s > 0));
-    assert.deepEqual([s.joins, s.windows, s.sinks, s.dlq, s.status], [[], [], [], null, "ok"]);
+    assert.deepEqual([s.joins, s.windows, s.sinks, s.status], [[], [], [], "ok"]);
+    assert.deepEqual(s.dlq, { total: 0, by_sink: {}, rejected: {} }, "the DLQ is on by default");
 
     await stats.measured();
     clock.t += 1000;
@@ -55,7 +56,7 @@ sources:
   }
 });
 
-Deno.test("stats turn a failing join and a failing sink red with the reason, and read the DLQ when served", async () => {
+Deno.test("stats turn a failing join red, and a sink that loses results without a DLQ, with the reason", async () => {
   const clock = manualClock();
   const receiver = await startReceiver();
   receiver.respond = () => 400;
@@ -75,6 +76,7 @@ joins:
     sinks: [hook]
 sinks:
   - { name: hook, type: http, url: "${receiver.url}", retries: 0 }
+dlq: { enabled: false }
 `,
     { clock },
   );
@@ -91,7 +93,7 @@ sinks:
     );
     clock.t += 1000;
     await stats.tick();
-    let s: Stats = await stats.snapshot();
+    const s: Stats = await stats.snapshot();
     const [fragile, passthrough] = s.joins;
     assert.deepEqual([fragile.status, fragile.reason], ["fail", "failing: integer overflow"]);
     assert.ok(fragile.errors >= 1);
@@ -101,21 +103,6 @@ sinks:
       ["fail", "1 result failed delivery in the last minute", 1, null],
     );
     assert.equal(s.status, "fail");
-
-    t.engine.control.handle("dlq.stats", () => ({
-      total: 3,
-      by_sink: {
-        hook: { retrying: 1, dead: 2, delivered: 4, oldest_failed_at: clock.t - 300_000 },
-      },
-      rejected: { in: 5 },
-    }));
-    s = await stats.snapshot();
-    assert.equal(s.dlq?.total, 3);
-    assert.deepEqual(s.dlq?.rejected, { in: 5 });
-    assert.deepEqual(
-      [s.sinks[0].status, s.sinks[0].reason, s.sinks[0].dlq_depth, s.sinks[0].dlq_oldest],
-      ["fail", "2 dead letters in the DLQ, oldest 5m ago", 3, clock.t - 300_000],
-    );
   } finally {
     await stats.stop();
     await t.stop();
@@ -146,6 +133,85 @@ sources:
   } finally {
     subscriber.close();
     bystander.close();
+    await t.stop();
+  }
+});
+
+Deno.test("stats read the dead-letter queue: depth and oldest entry per sink, and dead letters turn a sink red", async () => {
+  const receiver = await startReceiver();
+  receiver.respond = () => 400;
+  const t = await startEngine(`engine: { data_dir: ./data, shard_count: 2 }
+control: { stats_interval: 1h }
+sources:
+  - { name: in, type: http, path: /in, topic: orders, key: id }
+joins:
+  - { name: copy, key: k, sql: "SELECT key AS k FROM orders", sinks: [hook, quiet] }
+sinks:
+  - { name: hook, type: http, url: "${receiver.url}", retries: 0 }
+  - { name: quiet, type: sqlite, path: ./data/quiet.db }
+`);
+  const stats = createStats(t.engine.control, t.engine);
+  try {
+    for (const id of ["a", "b"]) await t.post("/in", { id });
+    let s: Stats | undefined;
+    await waitFor("two dead letters", async () => {
+      s = await stats.snapshot();
+      return s.dlq?.by_sink.hook?.dead === 2;
+    });
+    const hook = s!.sinks.find((x) => x.name === "hook")!;
+    const quiet = s!.sinks.find((x) => x.name === "quiet")!;
+    assert.equal(hook.dlq_depth, 2);
+    assert.ok(
+      hook.dlq_oldest! > 0 && hook.dlq_oldest! <= s!.at,
+      "the oldest entry's first failure",
+    );
+    assert.equal(hook.status, "fail");
+    assert.match(hook.reason, /^2 dead letters in the DLQ, oldest \d+s ago$/);
+    assert.deepEqual([quiet.status, quiet.dlq_depth, quiet.delivered], ["ok", 0, 2]);
+    assert.equal(s!.dlq!.total, 2);
+  } finally {
+    await stats.stop();
+    await t.stop();
+    await receiver.stop();
+  }
+});
+
+Deno.test("stats show each window: closes, close-to-delivery latency, open windows, health", async () => {
+  const t = await startEngine(`engine: { data_dir: ./data, shard_count: 1 }
+control: { stats_interval: 1h }
+sources:
+  - { name: in, type: http, path: /in, topic: orders, key: id }
+windows:
+  - name: per_second
+    type: tumbling
+    size: 1s
+    sql: SELECT count(*) AS n FROM orders WHERE timestamp >= :window_start AND timestamp < :window_end
+    sinks: [db]
+sinks:
+  - { name: db, type: sqlite, path: ./data/windows.db }
+`);
+  const stats = createStats(t.engine.control, t.engine);
+  try {
+    await t.post("/in", { id: "a" });
+    let s: Stats | undefined;
+    await waitFor("a window to close", async () => {
+      await stats.tick();
+      s = await stats.snapshot();
+      return (s.windows[0]?.evaluations ?? 0) >= 1;
+    });
+    const [w] = s!.windows;
+    assert.deepEqual([w.name, w.type, w.status, w.reason, w.errors], [
+      "per_second",
+      "tumbling",
+      "ok",
+      "ok",
+      0,
+    ]);
+    assert.ok(w.closed_through! > 0);
+    assert.ok(w.p99_ms > 0, "close-to-delivery latency");
+    assert.equal(s!.status, "ok");
+  } finally {
+    await stats.stop();
     await t.stop();
   }
 });
