@@ -21,10 +21,14 @@ import { EmittedState } from "./joins/emitted.ts";
 import { FullEvaluator } from "./joins/evaluator.ts";
 import { Joiner, type JoinTask } from "./joins/joiner.ts";
 import { type Clock, type Result, systemClock } from "./types.ts";
+import { Tiering } from "./tiers/tiering.ts";
+import type { Progress } from "./tiers/progress.ts";
 
 export interface EngineOptions {
   clock?: Clock;
   log?: Logger;
+  /** Where long tiering runs show their progress (a terminal's status line). */
+  progress?: Progress;
 }
 
 /** The data directory is in use by another engine. */
@@ -42,6 +46,8 @@ export { LayoutError };
 export class Engine {
   readonly sinks = new Map<string, SinkRunner>();
   readonly sources: Source[] = [];
+  /** Hot to warm to cold, when `tiering.enabled`. */
+  tiering: Tiering | undefined;
   readonly #startedAt: number;
   #stopping: Promise<void> | undefined;
 
@@ -86,6 +92,7 @@ export class Engine {
         flushIntervalMs: e.flush_interval,
         batchSize: e.batch_size,
         maxBacklog: e.max_backlog,
+        tombstones: config.tiering.enabled,
       });
       opened.push({ close: () => void writer.close() });
       log.child("store").info(
@@ -156,6 +163,23 @@ export class Engine {
       writer.onCommit((batch) => joiner.onCommit(batch));
       await joiner.recover();
 
+      // Tiering: finish what a crash interrupted before any source writes.
+      const tiering = config.tiering.enabled
+        ? await Tiering.open({
+          config,
+          writer,
+          meta,
+          clock,
+          log: log.child("tiering"),
+          metrics,
+          progress: opts.progress,
+        })
+        : undefined;
+      if (tiering) {
+        opened.push({ close: () => void tiering.stop() });
+        await tiering.recover();
+      }
+
       const retentionLog = log.child("retention");
       const retention = new Retention(
         writer,
@@ -182,6 +206,7 @@ export class Engine {
         lock,
       );
       for (const [name, runner] of sinks) engine.sinks.set(name, runner);
+      engine.tiering = tiering;
       engine.#routes();
 
       const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics };
@@ -196,7 +221,8 @@ export class Engine {
       }
       const address = await http.start(config.http.listen);
       log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
-      retention.start(e.retention_interval);
+      if (tiering) tiering.start(e.retention_interval);
+      else retention.start(e.retention_interval);
       return engine;
     } catch (error) {
       for (const resource of opened.reverse()) {
@@ -243,6 +269,7 @@ export class Engine {
     await Promise.allSettled(this.sources.map((s) => s.stop()));
     await this.http.stop();
     await this.retention.stop();
+    await this.tiering?.stop();
     await this.writer.flush();
     await this.joiner.stop();
     await Promise.allSettled(

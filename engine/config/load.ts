@@ -9,6 +9,7 @@ import { closest } from "./_suggest.ts";
 import { configSpec, type ParsedConfig } from "./spec.ts";
 import { type Analysis, analyzeSql, SqlProblem } from "../joins/analyze.ts";
 import { sourceKinds } from "../sources/registry.ts";
+import { type TierPaths, tierPaths } from "../tiers/spec.ts";
 
 export interface Config extends ParsedConfig {
   /** The config file as given. */
@@ -17,6 +18,8 @@ export interface Config extends ParsedConfig {
   topicNames: string[];
   /** What SQLite says about each join's SQL, by join name. */
   joinSql: Map<string, Analysis>;
+  /** The warm and cache directories of `tiering`, absolute. */
+  tierPaths: TierPaths;
 }
 
 /** A configuration that cannot be used; `lines` holds one `file:line:col: path: message` each. */
@@ -175,6 +178,7 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
     file,
     topicNames,
     joinSql,
+    tierPaths: tierPaths(parsed.tiering, base, dataDir),
   };
 }
 

@@ -17,6 +17,7 @@ import { duration, listen } from "./units.ts";
 import { MAX_SHARDS } from "../store/reader_db.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { sinkKinds } from "../sinks/registry.ts";
+import { tieringSpec } from "../tiers/spec.ts";
 
 type Specs<K extends Record<string, { spec: unknown }>> = { [N in keyof K]: K[N]["spec"] };
 const specsOf = <K extends Record<string, { spec: unknown }>>(kinds: K) =>
@@ -87,6 +88,7 @@ export const configSpec = object({
   sources: list(sourceSpec).default([]),
   joins: list(joinSpec).default([]),
   sinks: list(sinkSpec).default([]),
+  tiering: tieringSpec,
 });
 
 export type SourceConfig = Infer<typeof sourceSpec>;

@@ -22,7 +22,15 @@ export type Row = [
 interface TopicStatements {
   upsert: StatementSync;
   remove: StatementSync;
+  evict: StatementSync;
 }
+
+/**
+ * With tiering, a delete leaves a tombstone `(topic, key, timestamp, _seq)` so that older
+ * versions of the key in the warm and cold tiers are known to be deleted. Tombstones
+ * move down the tiers like rows.
+ */
+export const TOMBSTONES = "_litejoin_tombstones";
 
 /**
  * The single writer of one shard. Every row it writes gets the next `_seq` of the
@@ -33,12 +41,14 @@ export class Shard {
   #seq: number;
   readonly #topics = new Map<string, TopicStatements>();
   readonly #saveSeq: StatementSync;
+  readonly #tombstone: StatementSync | undefined;
+  readonly #evictTombstone: StatementSync | undefined;
 
   constructor(
     readonly index: number,
     readonly path: string,
     topics: readonly string[],
-    opts: { synchronous?: Synchronous; busyTimeoutMs?: number } = {},
+    opts: { synchronous?: Synchronous; busyTimeoutMs?: number; tombstones?: boolean } = {},
   ) {
     this.db = openDatabase(path, opts);
     this.db.exec(`
@@ -55,7 +65,17 @@ export class Shard {
            VALUES (?, ?, ?, ?, ?)`,
         ),
         remove: this.db.prepare(`DELETE FROM "${topic}" WHERE key = ?`),
+        evict: this.db.prepare(`DELETE FROM "${topic}" WHERE key = ? AND _seq = ?`),
       });
+    }
+    if (opts.tombstones) {
+      this.db.exec(tombstoneDdl());
+      this.#tombstone = this.db.prepare(
+        `INSERT OR REPLACE INTO ${TOMBSTONES} (topic, key, timestamp, _seq) VALUES (?, ?, ?, ?)`,
+      );
+      this.#evictTombstone = this.db.prepare(
+        `DELETE FROM ${TOMBSTONES} WHERE topic = ? AND key = ? AND _seq = ?`,
+      );
     }
     const row = this.db.prepare("SELECT seq FROM _litejoin_shard WHERE id = 0").get();
     this.#seq = Number(row?.seq ?? 0);
@@ -79,8 +99,10 @@ export class Shard {
         const statements = this.#topics.get(topic);
         if (!statements) throw new RangeError(`unknown topic "${topic}"`);
         seq++;
-        if (payload === null) statements.remove.run(key);
-        else statements.upsert.run(key, payload, timestamp, seq, change);
+        if (payload === null) {
+          statements.remove.run(key);
+          this.#tombstone?.run(topic, key, timestamp, seq);
+        } else statements.upsert.run(key, payload, timestamp, seq, change);
       }
       this.#saveSeq.run(seq);
     });
@@ -97,7 +119,47 @@ export class Shard {
     return Number(changes);
   }
 
+  /**
+   * Deletes exactly the given versions (`key` with `_seq`) of `topic`, or of its
+   * tombstones, in one transaction; returns how many were still there. A key written
+   * again since has another `_seq` and stays.
+   */
+  evict(
+    topic: string,
+    keys: readonly string[],
+    seqs: readonly number[],
+    tombstones = false,
+  ): number {
+    const statements = this.#topics.get(topic);
+    if (!statements) throw new RangeError(`unknown topic "${topic}"`);
+    if (tombstones && !this.#evictTombstone) return 0;
+    let removed = 0;
+    transaction(this.db, () => {
+      for (let i = 0; i < keys.length; i++) {
+        const result = tombstones
+          ? this.#evictTombstone!.run(topic, keys[i], seqs[i])
+          : statements.evict.run(keys[i], seqs[i]);
+        removed += Number(result.changes);
+      }
+    });
+    return removed;
+  }
+
   close(): void {
     if (this.db.isOpen) this.db.close();
   }
+}
+
+/** The tombstone table of one shard; safe to run again. */
+export function tombstoneDdl(schema = "main"): string {
+  return `
+    CREATE TABLE IF NOT EXISTS "${schema}".${TOMBSTONES} (
+      topic TEXT NOT NULL,
+      key TEXT NOT NULL,
+      timestamp INTEGER NOT NULL,
+      _seq INTEGER NOT NULL,
+      PRIMARY KEY (topic, key)
+    );
+    CREATE INDEX IF NOT EXISTS "${schema}".${TOMBSTONES}_timestamp
+      ON ${TOMBSTONES}(topic, timestamp);`;
 }

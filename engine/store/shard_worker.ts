@@ -15,9 +15,18 @@ export type ShardRequest =
     topics: string[];
     synchronous: Synchronous;
     busyTimeoutMs: number;
+    tombstones?: boolean;
   }
   | { op: "apply"; id: number; rows: Row[] }
   | { op: "expire"; id: number; topic: string; cutoff: number; limit: number }
+  | {
+    op: "evict";
+    id: number;
+    topic: string;
+    keys: string[];
+    seqs: number[];
+    tombstones: boolean;
+  }
   | { op: "close"; id: number };
 
 /** A request without its id, as the writer makes it. */
@@ -52,6 +61,12 @@ self.onmessage = (event: MessageEvent<ShardRequest>) => {
           id: request.id,
           seq: shard!.seq,
           changes: shard!.expire(request.topic, request.cutoff, request.limit),
+        });
+      case "evict":
+        return reply({
+          id: request.id,
+          seq: shard!.seq,
+          changes: shard!.evict(request.topic, request.keys, request.seqs, request.tombstones),
         });
       case "close":
         shard?.close();

@@ -44,6 +44,8 @@ export interface WriterOptions {
   batchSize: number;
   /** Messages that may wait uncommitted before `write` refuses more. */
   maxBacklog: number;
+  /** Record a tombstone for every delete (tiering needs them). */
+  tombstones?: boolean;
 }
 
 class PendingBatch {
@@ -119,6 +121,7 @@ export class Writer {
           topics: [...options.topics],
           synchronous: options.synchronous ?? "full",
           busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+          tombstones: options.tombstones ?? false,
         });
         thread.seq = reply.seq;
       }));
@@ -229,6 +232,28 @@ export class Writer {
   /** Deletes up to `limit` rows of `topic` older than `cutoff` in one shard; returns how many. */
   async expire(shard: number, topic: string, cutoff: number, limit: number): Promise<number> {
     const reply = await this.#threads[shard].request({ op: "expire", topic, cutoff, limit });
+    return reply.changes ?? 0;
+  }
+
+  /**
+   * Deletes exactly the given versions (`keys[i]` with `seqs[i]`) of `topic` in one
+   * shard, in one transaction between that shard's batches (or the same versions of its
+   * tombstones); returns how many were still there. Safe to repeat.
+   */
+  async evict(
+    shard: number,
+    topic: string,
+    keys: string[],
+    seqs: number[],
+    tombstones = false,
+  ): Promise<number> {
+    const reply = await this.#threads[shard].request({
+      op: "evict",
+      topic,
+      keys,
+      seqs,
+      tombstones,
+    });
     return reply.changes ?? 0;
   }
 
