@@ -1,8 +1,10 @@
 /** The `litejoin` command. */
-import { Command, CommanderError } from "@commander-js/extra-typings";
+import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { EXIT } from "./exit.ts";
 import { run } from "./run.ts";
 import { validate } from "./validate.ts";
+import { query } from "./query.ts";
+import { TIERS } from "../engine/tiers/query.ts";
 
 export const VERSION = "0.1.0";
 
@@ -24,6 +26,21 @@ export function program(): Command {
     .description("check a config file, including every join's SQL, without starting anything")
     .option("-c, --config <file>", "config file", "litejoin.yaml")
     .action((opts) => validate(opts));
+
+  cli.command("query")
+    .description(
+      "answer one SELECT, written as for the hot tier, from the hot, warm and cold tiers",
+    )
+    .argument("<sql>", 'one SELECT, e.g. "SELECT count(*) FROM orders"')
+    .option("-c, --config <file>", "config file", "litejoin.yaml")
+    .addOption(
+      new Option("--tier <tier>", "which tiers to read").choices(TIERS).default("all" as const),
+    )
+    .option("--history", "every stored version, with the tier that holds it (_tier)")
+    .addOption(new Option("--json", "print a JSON array of row objects").conflicts("csv"))
+    .option("--csv", "print CSV with a header line")
+    .option("--max-rows <n>", "print at most this many rows (0: all)", "10000")
+    .action((sql, opts) => query(sql, opts));
 
   return cli as unknown as Command;
 }

@@ -61,7 +61,7 @@ export async function exportShard(opts: ShardExport, out: Deno.FsFile): Promise<
     const hasTombstones = db.prepare(
       "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
     ).get(TOMBSTONES) !== undefined;
-    await pages(db, out, opts, {
+    await pages(out, opts, {
       boundary: db.prepare(
         `SELECT timestamp, rowid AS id FROM ${table}
          WHERE (timestamp, rowid) > (?, ?) AND timestamp < ?
@@ -104,7 +104,6 @@ export async function exportShard(opts: ShardExport, out: Deno.FsFile): Promise<
 
 /** Pages through `[from, to)` by `(timestamp, rowid)`, on the timestamp index. */
 async function pages(
-  db: DatabaseSync,
   out: Deno.FsFile,
   opts: ShardExport,
   statements: { boundary: StatementSync; chunk: StatementSync },
@@ -186,21 +185,23 @@ export async function writeParquet(
     select = `SELECT * FROM ${old} UNION ALL ${fresh}`;
     expected = held + added;
   }
-  await con.run(
-    `COPY (${select}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
-  );
-  const [stored] = await numbers(
-    con,
-    `SELECT num_rows FROM parquet_file_metadata(${sqlString(tmp)})`,
-  );
-  if (stored !== expected) {
+  try {
+    await con.run(`COPY (${select}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+    const [stored] = await numbers(
+      con,
+      `SELECT num_rows FROM parquet_file_metadata(${sqlString(tmp)})`,
+    );
+    if (stored !== expected) {
+      throw new Error(`${path}: expected ${expected} rows, the written file holds ${stored}`);
+    }
+  } catch (error) {
     await Deno.remove(tmp).catch(() => {});
-    throw new Error(`${path}: expected ${expected} rows, the written file holds ${stored}`);
+    throw error;
   }
   await fsync(tmp);
   await Deno.rename(tmp, path);
   await fsync(dirname(path));
-  return stored;
+  return expected;
 }
 
 /**

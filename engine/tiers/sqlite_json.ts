@@ -16,7 +16,7 @@
  */
 import { type DuckDBConnection, firstLine, sqlString } from "./duck.ts";
 
-export type PathKind = "integer" | "real" | "boolean" | "text";
+export type PathKind = "integer" | "real" | "boolean" | "text" | "null";
 
 /** Installed once per connection. None shadows a built-in. */
 export const SQLITE_JSON_MACROS = [
@@ -24,6 +24,8 @@ export const SQLITE_JSON_MACROS = [
      CASE json_type(j, p)
        WHEN 'BOOLEAN' THEN (CASE json_extract_string(j, p) WHEN 'true' THEN '1' ELSE '0' END)
        ELSE json_extract_string(j, p) END`,
+  // No row has a value at the path: NULL, which DuckDB lets stand for any type.
+  `CREATE OR REPLACE MACRO sqlite_json_null(j, p) AS NULL`,
   `CREATE OR REPLACE MACRO sqlite_json_real(j, p) AS TRY_CAST(json_extract_string(j, p) AS DOUBLE)`,
   `CREATE OR REPLACE MACRO sqlite_json_int(j, p) AS
      CASE json_type(j, p)
@@ -36,6 +38,7 @@ const MACRO: Record<PathKind, string> = {
   boolean: "sqlite_json_int",
   real: "sqlite_json_real",
   text: "sqlite_json_text",
+  null: "sqlite_json_null",
 };
 
 export async function installSqliteJson(con: DuckDBConnection): Promise<void> {
@@ -46,7 +49,7 @@ export async function installSqliteJson(con: DuckDBConnection): Promise<void> {
 export function kindOf(types: Iterable<string | null>): PathKind {
   const seen = [...new Set(types)].filter((t): t is string => t !== null && t !== "NULL");
   const integer = (t: string) => t === "UBIGINT" || t === "BIGINT";
-  if (seen.length === 0) return "text"; // only null or missing: every answer is NULL
+  if (seen.length === 0) return "null"; // only null or missing: every answer is NULL
   if (seen.every((t) => t === "BOOLEAN")) return "boolean";
   if (seen.every((t) => integer(t) || t === "BOOLEAN")) return "integer";
   if (seen.every((t) => integer(t) || t === "DOUBLE")) return "real";
@@ -241,5 +244,7 @@ export async function jsonTypes(
 
 /** DuckDB's names for result columns show the macros; give them SQLite's spelling back. */
 export function sqliteColumnName(name: string): string {
-  return name.replace(/sqlite_json_(?:text|real|int)\(/g, "json_extract(");
+  return name.replace(/sqlite_json_(?:text|real|int|null)\(/g, "json_extract(")
+    .replace(/\bcount_star\(\)/g, "count(*)")
+    .replace(/"([A-Za-z_][A-Za-z0-9_]*)"/g, "$1");
 }
