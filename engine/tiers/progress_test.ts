@@ -16,7 +16,7 @@ Deno.test("a progress bar shows label, bar, percent, amount and time within the 
     40,
   );
   assert.ok(narrow.length <= 39, narrow);
-  assert.match(narrow, /50%  5\.0MiB\/10\.0MiB  0s$/);
+  assert.ok(narrow.endsWith("50%  5.0MiB/10.0MiB  0s"), narrow);
 });
 
 Deno.test("log lines scroll above the status line, which is redrawn below them", () => {
@@ -45,7 +45,7 @@ Deno.test("a task draws only after a second, at most ten times a second, and cle
   now = 1200;
   task.advance(10);
   assert.equal(out.length, 2);
-  assert.match(out[1], / 50%  50\/100 rows  1s$/);
+  assert.ok(out[1].endsWith(" 50%  50/100 rows  1s"), out[1]);
   task.done();
   assert.equal(out.at(-1), "\r\x1b[K");
 });
