@@ -21,6 +21,18 @@ import { EmittedState } from "./joins/emitted.ts";
 import { FullEvaluator } from "./joins/evaluator.ts";
 import { Joiner, type JoinTask } from "./joins/joiner.ts";
 import { type Clock, type Result, systemClock } from "./types.ts";
+import { ControlServer } from "./control/server.ts";
+import { checkpointPassive } from "./store/sqlite.ts";
+import { replicatedDatabases } from "./replication/litestream_config.ts";
+import {
+  findLitestream,
+  LitestreamProcess,
+  restoreMissing,
+  writeLitestreamConfig,
+} from "./replication/litestream.ts";
+import { WalGuard } from "./replication/wal_guard.ts";
+import { RESHARD_MARKER } from "./store/reshard.ts";
+import { serveEngineInfo } from "./control/methods.ts";
 import { Tiering } from "./tiers/tiering.ts";
 import type { Progress } from "./tiers/progress.ts";
 
@@ -46,9 +58,12 @@ export { LayoutError };
 export class Engine {
   readonly sinks = new Map<string, SinkRunner>();
   readonly sources: Source[] = [];
+  readonly startedAt: number;
+  /** The Litestream child, in embedded replication mode. */
+  litestream: LitestreamProcess | undefined;
+  walGuard: WalGuard | undefined;
   /** Hot to warm to cold, when `tiering.enabled`. */
   tiering: Tiering | undefined;
-  readonly #startedAt: number;
   #stopping: Promise<void> | undefined;
 
   private constructor(
@@ -63,8 +78,9 @@ export class Engine {
     readonly joiner: Joiner,
     readonly retention: Retention,
     readonly lock: Deno.FsFile,
+    readonly control: ControlServer,
   ) {
-    this.#startedAt = clock.now();
+    this.startedAt = clock.now();
   }
 
   /** Opens the data directory and starts every component; the engine is then serving. */
@@ -80,7 +96,15 @@ export class Engine {
     }
     const opened: { close(): void }[] = [lock];
     try {
-      const meta = new Meta(`${e.data_dir}/meta.db`, { synchronous: e.synchronous });
+      await refuseInterruptedReshard(e.data_dir, config.file);
+      const metrics = new Metrics();
+      const replicated = config.replication.enabled;
+      const litestream = await prepareReplication(config, clock, log.child("replication"), metrics);
+      const walAutocheckpoint = replicated ? 0 : undefined;
+      const meta = new Meta(`${e.data_dir}/meta.db`, {
+        synchronous: e.synchronous,
+        walAutocheckpoint,
+      });
       opened.push(meta);
       meta.checkLayout(e.shard_count, e.data_dir);
       const writer = await Writer.open({
@@ -92,6 +116,7 @@ export class Engine {
         flushIntervalMs: e.flush_interval,
         batchSize: e.batch_size,
         maxBacklog: e.max_backlog,
+        walAutocheckpoint,
         tombstones: config.tiering.enabled,
       });
       opened.push({ close: () => void writer.close() });
@@ -100,7 +125,6 @@ export class Engine {
           config.topicNames.join(", ") || "none"
         }`,
       );
-      const metrics = new Metrics();
       observeWriter(writer, metrics);
       const readers = await Readers.open({
         dataDir: e.data_dir,
@@ -173,6 +197,7 @@ export class Engine {
           log: log.child("tiering"),
           metrics,
           progress: opts.progress,
+          retentionOf: (topic) => topicRetention(config, topic),
         })
         : undefined;
       if (tiering) {
@@ -183,10 +208,7 @@ export class Engine {
       const retentionLog = log.child("retention");
       const retention = new Retention(
         writer,
-        config.topicNames.map((topic) => ({
-          topic,
-          retention: config.topics.find((t) => t.name === topic)?.retention ?? e.retention,
-        })),
+        config.topicNames.map((topic) => ({ topic, retention: topicRetention(config, topic) })),
         clock,
         retentionLog,
         metrics,
@@ -204,10 +226,12 @@ export class Engine {
         joiner,
         retention,
         lock,
+        new ControlServer(e.socket!, log.child("control")),
       );
       for (const [name, runner] of sinks) engine.sinks.set(name, runner);
       engine.tiering = tiering;
       engine.#routes();
+      serveEngineInfo(engine.control, engine);
 
       const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics };
       for (const sourceConfig of config.sources) {
@@ -220,9 +244,36 @@ export class Engine {
         await source.start();
       }
       const address = await http.start(config.http.listen);
-      log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
+      opened.push({ close: () => void http.stop() });
       if (tiering) tiering.start(e.retention_interval);
       else retention.start(e.retention_interval);
+      if (replicated) {
+        engine.walGuard = new WalGuard(
+          replicatedDatabases(e.data_dir, e.shard_count).flatMap((db, i) =>
+            i < e.shard_count
+              ? [{ ...db, checkpoint: () => writer.checkpoint(i) }]
+              : db.name === "meta"
+              ? [{ ...db, checkpoint: () => checkpointPassive(meta.db) }]
+              : []
+          ),
+          config.replication.wal_max,
+          log.child("replication"),
+          metrics,
+        );
+        engine.walGuard.start();
+      }
+      if (litestream) {
+        engine.litestream = litestream;
+        litestream.start();
+        log.child("replication").info(
+          `litestream replicating ${e.shard_count} shard(s), meta and dlq to ${config.replication.replica_url}`,
+        );
+      }
+      await engine.control.start();
+      opened.push({ close: () => void engine.control.stop() });
+      log.child("control").info(`control socket at ${e.socket}`);
+      // Last: "listening" tells scripts and tests that everything is up.
+      log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
       return engine;
     } catch (error) {
       for (const resource of opened.reverse()) {
@@ -246,7 +297,7 @@ export class Engine {
       () =>
         this.#stopping ? Response.json({ status: "stopping" }, { status: 503 }) : Response.json({
           status: "ok",
-          uptime_seconds: Math.round((this.clock.now() - this.#startedAt) / 1000),
+          uptime_seconds: Math.round((this.clock.now() - this.startedAt) / 1000),
         }),
     );
     this.http.route("GET", "/metrics", () =>
@@ -266,6 +317,7 @@ export class Engine {
 
   async #stop(): Promise<void> {
     this.log.info("stopping: no new input; flushing batches and deliveries");
+    await this.control.stop();
     await Promise.allSettled(this.sources.map((s) => s.stop()));
     await this.http.stop();
     await this.retention.stop();
@@ -277,10 +329,56 @@ export class Engine {
     );
     this.readers.close();
     await this.writer.close();
+    this.walGuard?.stop();
     this.meta.close();
+    // Last, so that Litestream ships everything committed above before it exits.
+    await this.litestream?.stop();
     this.lock.close();
     this.log.info("stopped");
   }
+}
+
+async function refuseInterruptedReshard(dataDir: string, file: string): Promise<void> {
+  try {
+    const plan = JSON.parse(await Deno.readTextFile(`${dataDir}/${RESHARD_MARKER}`));
+    throw new LayoutError(
+      `a reshard of ${dataDir} from ${plan.from} to ${plan.to} shards was interrupted; ` +
+        `finish it with litejoin reshard --to ${plan.to} -c ${file}`,
+    );
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+/**
+ * Embedded replication: finds Litestream, restores missing databases before anything
+ * opens them, and returns the child to start once the engine serves.
+ */
+async function prepareReplication(
+  config: Config,
+  clock: Clock,
+  log: Logger,
+  metrics: Metrics,
+): Promise<LitestreamProcess | undefined> {
+  const r = config.replication;
+  if (!r.enabled || r.mode !== "embedded") return undefined;
+  const { data_dir: dataDir, shard_count: shardCount } = config.engine;
+  const bin = await findLitestream(r.litestream_bin);
+  const configPath = await writeLitestreamConfig(r, dataDir, shardCount);
+  if (r.restore_on_boot) await restoreMissing(bin, configPath, dataDir, shardCount, log);
+  return new LitestreamProcess(bin, configPath, log, clock, metrics);
+}
+
+/**
+ * A topic's retention: its own setting, else `engine.retention`. A topic an API
+ * source writes holds the API's current state, and unchanged items are deliberately
+ * not rewritten, so age says nothing about it: it keeps its rows unless told otherwise.
+ */
+export function topicRetention(config: Config, topic: string): number {
+  const own = config.topics.find((t) => t.name === topic)?.retention;
+  if (own !== undefined) return own;
+  const snapshot = config.sources.some((s) => s.type === "api" && s.topic === topic);
+  return snapshot ? 0 : config.engine.retention;
 }
 
 function observeWriter(writer: Writer, metrics: Metrics): void {

@@ -3,3 +3,5 @@ export { Engine, type EngineOptions, LayoutError, LockedError } from "./engine.t
 export { type Config, ConfigError, loadConfig, parseConfig } from "./config/load.ts";
 export { createLogger, type Logger } from "./log.ts";
 export type { Clock, Message, Result } from "./types.ts";
+export { ControlClient, NoEngineError, RemoteError } from "./control/client.ts";
+export { VERSION } from "./version.ts";

@@ -168,13 +168,23 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
     }
   });
 
+  if (parsed.replication.enabled && !parsed.replication.replica_url) {
+    report(
+      ["replication"],
+      "replica_url is required when replication is enabled (e.g. s3://bucket/litejoin)",
+    );
+  }
+
   const base = dirname(resolve(file));
   const dataDir = isAbsolute(parsed.engine.data_dir)
     ? parsed.engine.data_dir
     : join(base, parsed.engine.data_dir);
+  const socket = parsed.engine.socket
+    ? isAbsolute(parsed.engine.socket) ? parsed.engine.socket : join(base, parsed.engine.socket)
+    : join(dataDir, "litejoin.sock");
   return {
     ...parsed,
-    engine: { ...parsed.engine, data_dir: dataDir },
+    engine: { ...parsed.engine, data_dir: dataDir, socket },
     file,
     topicNames,
     joinSql,

@@ -18,6 +18,7 @@ import { MAX_SHARDS } from "../store/reader_db.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { sinkKinds } from "../sinks/registry.ts";
 import { tieringSpec } from "../tiers/spec.ts";
+import { replicationSpec } from "../replication/litestream_config.ts";
 
 type Specs<K extends Record<string, { spec: unknown }>> = { [N in keyof K]: K[N]["spec"] };
 const specsOf = <K extends Record<string, { spec: unknown }>>(kinds: K) =>
@@ -50,6 +51,9 @@ export const engineSpec = object({
     "Uncommitted messages beyond which sources are told to back off (HTTP 503).",
   ),
   busy_timeout: duration().default(5000).describe("How long SQLite waits for a lock."),
+  socket: string().optional().describe(
+    "Path of the control socket (console, litejoin subcommands). Default: <data_dir>/litejoin.sock.",
+  ),
 });
 
 export const httpSpec = object({
@@ -89,6 +93,7 @@ export const configSpec = object({
   joins: list(joinSpec).default([]),
   sinks: list(sinkSpec).default([]),
   tiering: tieringSpec,
+  replication: replicationSpec,
 });
 
 export type SourceConfig = Infer<typeof sourceSpec>;

@@ -3,6 +3,7 @@ import type { Schema } from "../config/schema.ts";
 import type { Source, SourceContext } from "./source.ts";
 import * as http from "./http.ts";
 import * as generate from "./generate.ts";
+import * as api from "./api.ts";
 
 export interface SourceKind<C> {
   spec: Schema<C>;
@@ -23,5 +24,10 @@ export const sourceKinds = {
     spec: generate.spec,
     topic: (c) => c.topic,
     create: (name, c, ctx) => new generate.GenerateSource(name, c, ctx),
+  }),
+  api: kind({
+    spec: api.spec,
+    topic: (c) => c.topic,
+    create: (name, c, ctx) => new api.ApiSource(name, c, ctx),
   }),
 };

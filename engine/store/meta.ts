@@ -3,7 +3,7 @@
  * small durable state of components (join progress, window progress, API watermarks).
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { openDatabase, type Synchronous, transaction } from "./sqlite.ts";
+import { openDatabase, type OpenOptions, transaction } from "./sqlite.ts";
 
 export const FORMAT_VERSION = 1;
 
@@ -26,7 +26,7 @@ export class Meta {
   readonly #delete: StatementSync;
   readonly #entries: StatementSync;
 
-  constructor(path: string, opts: { synchronous?: Synchronous } = {}) {
+  constructor(path: string, opts: OpenOptions = {}) {
     this.db = openDatabase(path, opts);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS state (

@@ -1,6 +1,6 @@
 /** One shard file: the writer connection and its prepared statements. */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { openDatabase, type Synchronous, transaction } from "./sqlite.ts";
+import { checkpointPassive, openDatabase, type OpenOptions, transaction } from "./sqlite.ts";
 import { topicDdl } from "./topics.ts";
 
 export function shardPath(dataDir: string, index: number): string {
@@ -33,6 +33,17 @@ interface TopicStatements {
 export const TOMBSTONES = "_litejoin_tombstones";
 
 /**
+ * Versions of rows, column by column: a version is a key with the `_seq` the shard gave
+ * it and its timestamp (the timestamp keeps a version's identity even if `litejoin
+ * reshard` renumbers `_seq`).
+ */
+export interface Versions {
+  keys: string[];
+  seqs: number[];
+  timestamps: number[];
+}
+
+/**
  * The single writer of one shard. Every row it writes gets the next `_seq` of the
  * shard, so "what changed since seq N" can be answered after a restart.
  */
@@ -48,7 +59,7 @@ export class Shard {
     readonly index: number,
     readonly path: string,
     topics: readonly string[],
-    opts: { synchronous?: Synchronous; busyTimeoutMs?: number; tombstones?: boolean } = {},
+    opts: OpenOptions & { tombstones?: boolean } = {},
   ) {
     this.db = openDatabase(path, opts);
     this.db.exec(`
@@ -65,7 +76,9 @@ export class Shard {
            VALUES (?, ?, ?, ?, ?)`,
         ),
         remove: this.db.prepare(`DELETE FROM "${topic}" WHERE key = ?`),
-        evict: this.db.prepare(`DELETE FROM "${topic}" WHERE key = ? AND _seq = ?`),
+        evict: this.db.prepare(
+          `DELETE FROM "${topic}" WHERE key = ? AND _seq = ? AND timestamp = ?`,
+        ),
       });
     }
     if (opts.tombstones) {
@@ -74,7 +87,7 @@ export class Shard {
         `INSERT OR REPLACE INTO ${TOMBSTONES} (topic, key, timestamp, _seq) VALUES (?, ?, ?, ?)`,
       );
       this.#evictTombstone = this.db.prepare(
-        `DELETE FROM ${TOMBSTONES} WHERE topic = ? AND key = ? AND _seq = ?`,
+        `DELETE FROM ${TOMBSTONES} WHERE topic = ? AND key = ? AND _seq = ? AND timestamp = ?`,
       );
     }
     const row = this.db.prepare("SELECT seq FROM _litejoin_shard WHERE id = 0").get();
@@ -120,29 +133,30 @@ export class Shard {
   }
 
   /**
-   * Deletes exactly the given versions (`key` with `_seq`) of `topic`, or of its
-   * tombstones, in one transaction; returns how many were still there. A key written
-   * again since has another `_seq` and stays.
+   * Deletes exactly the given versions (`key` with its `_seq` and `timestamp`) of
+   * `topic`, or of its tombstones, in one transaction; returns how many were still
+   * there. A key written again since is another version and stays.
    */
-  evict(
-    topic: string,
-    keys: readonly string[],
-    seqs: readonly number[],
-    tombstones = false,
-  ): number {
+  evict(topic: string, versions: Versions, tombstones = false): number {
     const statements = this.#topics.get(topic);
     if (!statements) throw new RangeError(`unknown topic "${topic}"`);
     if (tombstones && !this.#evictTombstone) return 0;
     let removed = 0;
     transaction(this.db, () => {
+      const { keys, seqs, timestamps } = versions;
       for (let i = 0; i < keys.length; i++) {
         const result = tombstones
-          ? this.#evictTombstone!.run(topic, keys[i], seqs[i])
-          : statements.evict.run(keys[i], seqs[i]);
+          ? this.#evictTombstone!.run(topic, keys[i], seqs[i], timestamps[i])
+          : statements.evict.run(keys[i], seqs[i], timestamps[i]);
         removed += Number(result.changes);
       }
     });
     return removed;
+  }
+
+  /** Checkpoints the WAL without blocking readers or the next commit. */
+  checkpoint(): void {
+    checkpointPassive(this.db);
   }
 
   close(): void {

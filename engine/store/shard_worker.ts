@@ -3,7 +3,7 @@
  * The single writer of one shard, in its own thread: commits (and their fsync) never
  * block the thread that serves HTTP. Requests are handled strictly in order.
  */
-import { type Row, Shard } from "./shard.ts";
+import { type Row, Shard, type Versions } from "./shard.ts";
 import type { Synchronous } from "./sqlite.ts";
 
 export type ShardRequest =
@@ -16,15 +16,16 @@ export type ShardRequest =
     synchronous: Synchronous;
     busyTimeoutMs: number;
     tombstones?: boolean;
+    walAutocheckpoint?: number;
   }
   | { op: "apply"; id: number; rows: Row[] }
   | { op: "expire"; id: number; topic: string; cutoff: number; limit: number }
+  | { op: "checkpoint"; id: number }
   | {
     op: "evict";
     id: number;
     topic: string;
-    keys: string[];
-    seqs: number[];
+    versions: Versions;
     tombstones: boolean;
   }
   | { op: "close"; id: number };
@@ -66,8 +67,11 @@ self.onmessage = (event: MessageEvent<ShardRequest>) => {
         return reply({
           id: request.id,
           seq: shard!.seq,
-          changes: shard!.evict(request.topic, request.keys, request.seqs, request.tombstones),
+          changes: shard!.evict(request.topic, request.versions, request.tombstones),
         });
+      case "checkpoint":
+        shard!.checkpoint();
+        return reply({ id: request.id, seq: shard!.seq });
       case "close":
         shard?.close();
         return reply({ id: request.id, seq: shard?.seq ?? 0 });

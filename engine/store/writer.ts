@@ -8,7 +8,7 @@
 import { setImmediate } from "node:timers";
 import type { Message } from "../types.ts";
 import { shardOf } from "./fnv.ts";
-import { type Row, shardPath } from "./shard.ts";
+import { type Row, shardPath, type Versions } from "./shard.ts";
 import type { ShardCommand, ShardDone, ShardReply } from "./shard_worker.ts";
 import type { Synchronous } from "./sqlite.ts";
 
@@ -38,6 +38,8 @@ export interface WriterOptions {
   topics: readonly string[];
   synchronous?: Synchronous;
   busyTimeoutMs?: number;
+  /** See `OpenOptions.walAutocheckpoint`. */
+  walAutocheckpoint?: number;
   /** Longest a message waits before the commit that holds it starts. */
   flushIntervalMs: number;
   /** Most messages per commit, and the size at which a batch goes at once. */
@@ -122,6 +124,7 @@ export class Writer {
           synchronous: options.synchronous ?? "full",
           busyTimeoutMs: options.busyTimeoutMs ?? 5000,
           tombstones: options.tombstones ?? false,
+          walAutocheckpoint: options.walAutocheckpoint,
         });
         thread.seq = reply.seq;
       }));
@@ -236,25 +239,23 @@ export class Writer {
   }
 
   /**
-   * Deletes exactly the given versions (`keys[i]` with `seqs[i]`) of `topic` in one
-   * shard, in one transaction between that shard's batches (or the same versions of its
-   * tombstones); returns how many were still there. Safe to repeat.
+   * Deletes exactly the given versions of `topic` (each a key with its `_seq` and
+   * timestamp) in one shard, in one transaction between that shard's batches, or the
+   * same versions of its tombstones; returns how many were still there. Safe to repeat.
    */
   async evict(
     shard: number,
     topic: string,
-    keys: string[],
-    seqs: number[],
+    versions: Versions,
     tombstones = false,
   ): Promise<number> {
-    const reply = await this.#threads[shard].request({
-      op: "evict",
-      topic,
-      keys,
-      seqs,
-      tombstones,
-    });
+    const reply = await this.#threads[shard].request({ op: "evict", topic, versions, tombstones });
     return reply.changes ?? 0;
+  }
+
+  /** Checkpoints one shard's WAL (PASSIVE: never blocks readers or commits). */
+  async checkpoint(shard: number): Promise<void> {
+    await this.#threads[shard].request({ op: "checkpoint" });
   }
 
   /** Calls `listener` after every commit, in commit order per shard. Returns a function that stops it. */

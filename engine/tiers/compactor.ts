@@ -9,14 +9,18 @@
  *     read-only, beside the writer), noting each version's key and `_seq`;
  *  3. write them, added to whatever that file already holds, as a new file: temporary
  *     name, footer row count checked, fsync, rename, fsync of the directory;
- *  4. delete from the shards exactly the versions read, by key and `_seq`, on the shard
- *     writer threads (a key written again meanwhile has a new `_seq` and stays hot);
+ *  4. delete from the shards exactly the versions read (key, `_seq` and timestamp), on
+ *     the shard writer threads (a key written again meanwhile has a new `_seq` and
+ *     stays hot);
  *  5. clear the journal entry.
  * After a crash, `recover` deletes from the shards every version the journaled file
  * holds (a no-op for the ones already gone), which is exactly step 4 again.
+ *
+ * Crash points for tests (LITEJOIN_CRASH_AT): `compact.journaled`, `compact.exported`,
+ * `compact.written`, `compact.evicting`.
  */
 import { shardOf } from "../store/fnv.ts";
-import { shardPath, TOMBSTONES } from "../store/shard.ts";
+import { shardPath, TOMBSTONES, type Versions } from "../store/shard.ts";
 import type { Meta } from "../store/meta.ts";
 import type { Writer } from "../store/writer.ts";
 import type { Logger } from "../log.ts";
@@ -24,7 +28,7 @@ import { DatabaseSync } from "node:sqlite";
 import { type DuckDBConnection } from "./duck.ts";
 import { isTemp, partitionStart, tempPath, type TierFile, tierFile } from "./layout.ts";
 import { exists, exportShard, fileVersions, type ShardVersions, writeParquet } from "./parquet.ts";
-import { crashPoint } from "./crash.ts";
+import { crashPoint } from "../crash_point.ts";
 import type { Progress } from "./progress.ts";
 
 export const JOURNAL = "tiering.compact";
@@ -167,7 +171,7 @@ export class Compactor {
     } finally {
       out.close();
     }
-    const moved = versions.reduce((n, v) => n + v.keys.length + v.tombstoneKeys.length, 0);
+    const moved = versions.reduce((n, v) => n + v.rows.keys.length + v.tombstones.keys.length, 0);
     if (moved === 0) {
       await Deno.remove(ndjson);
       meta.delete(JOURNAL, file.path);
@@ -179,8 +183,8 @@ export class Compactor {
     crashPoint("compact.written");
 
     for (const v of versions) {
-      await this.#evict(file.topic, v.shard, v.keys, v.seqs, false);
-      await this.#evict(file.topic, v.shard, v.tombstoneKeys, v.tombstoneSeqs, true);
+      await this.#evict(file.topic, v.shard, v.rows, false);
+      await this.#evict(file.topic, v.shard, v.tombstones, true);
     }
     if (this.#stopped) return { file, moved, fileRows }; // the journal finishes the deletes
     meta.delete(JOURNAL, file.path);
@@ -188,43 +192,34 @@ export class Compactor {
     return { file, moved, fileRows };
   }
 
-  async #evict(topic: string, shard: number, keys: string[], seqs: number[], tombstones: boolean) {
+  async #evict(topic: string, shard: number, versions: Versions, tombstones: boolean) {
+    const { keys, seqs, timestamps } = versions;
     for (let i = 0; i < keys.length && !this.#stopped; i += EVICT_CHUNK) {
-      await this.opts.writer.evict(
-        shard,
-        topic,
-        keys.slice(i, i + EVICT_CHUNK),
-        seqs.slice(i, i + EVICT_CHUNK),
-        tombstones,
-      );
+      await this.opts.writer.evict(shard, topic, {
+        keys: keys.slice(i, i + EVICT_CHUNK),
+        seqs: seqs.slice(i, i + EVICT_CHUNK),
+        timestamps: timestamps.slice(i, i + EVICT_CHUNK),
+      }, tombstones);
       crashPoint("compact.evicting");
     }
   }
 
   /** Routes a batch of versions read from a file to their shards and deletes them there. */
-  async #evictBatch(
-    topic: string,
-    batch: { keys: string[]; seqs: number[]; tombstone: boolean[] },
-  ): Promise<number> {
+  async #evictBatch(topic: string, batch: Versions & { tombstone: boolean[] }) {
     const count = this.opts.shardCount;
-    const groups = new Map<string, { keys: string[]; seqs: number[] }>();
+    const groups = new Map<string, Versions>();
     batch.keys.forEach((key, i) => {
       const id = `${shardOf(key, count)}:${batch.tombstone[i]}`;
       let group = groups.get(id);
-      if (!group) groups.set(id, group = { keys: [], seqs: [] });
+      if (!group) groups.set(id, group = { keys: [], seqs: [], timestamps: [] });
       group.keys.push(key);
       group.seqs.push(batch.seqs[i]);
+      group.timestamps.push(batch.timestamps[i]);
     });
     let removed = 0;
     for (const [id, group] of groups) {
       const [shard, tombstone] = id.split(":");
-      removed += await this.opts.writer.evict(
-        Number(shard),
-        topic,
-        group.keys,
-        group.seqs,
-        tombstone === "true",
-      );
+      removed += await this.opts.writer.evict(Number(shard), topic, group, tombstone === "true");
     }
     return removed;
   }

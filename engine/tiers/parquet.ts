@@ -8,21 +8,21 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { dirname } from "node:path";
 import { type DuckDBConnection, fsync, numbers, sqlString } from "./duck.ts";
 import { tempPath } from "./layout.ts";
-import { TOMBSTONES } from "../store/shard.ts";
+import { TOMBSTONES, type Versions } from "../store/shard.ts";
 
 /** The columns of a tier file, as DuckDB reads them; the topic's columns in the hot tier. */
 export const TIER_COLUMNS = "key, payload, timestamp, _seq, _change";
 const TIER_TYPES =
   "{key: 'VARCHAR', payload: 'VARCHAR', timestamp: 'BIGINT', _seq: 'BIGINT', _change: 'VARCHAR'}";
 
-/** What one shard contributed to an export: exactly which versions, by key and `_seq`. */
+/** What one shard contributed to an export: exactly which versions of rows and tombstones. */
 export interface ShardVersions {
   shard: number;
-  keys: string[];
-  seqs: number[];
-  tombstoneKeys: string[];
-  tombstoneSeqs: number[];
+  rows: Versions;
+  tombstones: Versions;
 }
+
+const noVersions = (): Versions => ({ keys: [], seqs: [], timestamps: [] });
 
 export interface ShardExport {
   shardPath: string;
@@ -31,7 +31,7 @@ export interface ShardExport {
   /** Rows with `from <= timestamp < to`. */
   from: number;
   to: number;
-  /** Keep the key and `_seq` of every row (needed to delete exactly them later). */
+  /** Keep the key, `_seq` and timestamp of every row (to delete exactly them later). */
   versions: boolean;
   busyTimeoutMs?: number;
   /** Called after each chunk with the number of rows it held. */
@@ -46,13 +46,7 @@ const CHUNK = 10_000;
  * so this runs beside the engine's writer.
  */
 export async function exportShard(opts: ShardExport, out: Deno.FsFile): Promise<ShardVersions> {
-  const result: ShardVersions = {
-    shard: opts.shard,
-    keys: [],
-    seqs: [],
-    tombstoneKeys: [],
-    tombstoneSeqs: [],
-  };
+  const result: ShardVersions = { shard: opts.shard, rows: noVersions(), tombstones: noVersions() };
   const db = new DatabaseSync(opts.shardPath, { readOnly: true });
   try {
     db.exec(`PRAGMA busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
@@ -72,27 +66,25 @@ export async function exportShard(opts: ShardExport, out: Deno.FsFile): Promise<
                   '_seq', _seq, '_change', _change), char(10)) AS text,
                 ${opts.versions ? "json_group_array(key)" : "NULL"} AS keys,
                 ${opts.versions ? "json_group_array(_seq)" : "NULL"} AS seqs,
+                ${opts.versions ? "json_group_array(timestamp)" : "NULL"} AS timestamps,
                 count(*) AS n
          FROM (SELECT * FROM ${table}
                WHERE (timestamp, rowid) > (?, ?) AND (timestamp, rowid) <= (?, ?)
                ORDER BY timestamp, rowid)`,
       ),
-    }, (keys, seqs) => {
-      for (const k of keys) result.keys.push(k);
-      for (const s of seqs) result.seqs.push(s);
-    });
+    }, (chunk) => append(result.rows, chunk));
     if (hasTombstones) {
       const row = db.prepare(
         `SELECT group_concat(json_object('key', key, 'payload', NULL, 'timestamp', timestamp,
                   '_seq', _seq, '_change', '{"op":"delete"}'), char(10)) AS text,
-                json_group_array(key) AS keys, json_group_array(_seq) AS seqs, count(*) AS n
+                json_group_array(key) AS keys, json_group_array(_seq) AS seqs,
+                json_group_array(timestamp) AS timestamps, count(*) AS n
          FROM ${TOMBSTONES} WHERE topic = ? AND timestamp >= ? AND timestamp < ?`,
-      ).get(opts.topic, opts.from, opts.to) as { text: string | null; keys: string; seqs: string };
+      ).get(opts.topic, opts.from, opts.to) as unknown as Chunk;
       if (row.text) {
         await writeAll(out, row.text + "\n");
-        result.tombstoneKeys = JSON.parse(row.keys);
-        result.tombstoneSeqs = JSON.parse(row.seqs);
-        opts.onRows?.(result.tombstoneKeys.length);
+        append(result.tombstones, row);
+        opts.onRows?.(row.n);
       }
     }
     db.exec("COMMIT");
@@ -107,7 +99,7 @@ async function pages(
   out: Deno.FsFile,
   opts: ShardExport,
   statements: { boundary: StatementSync; chunk: StatementSync },
-  collect: (keys: string[], seqs: number[]) => void,
+  collect: (chunk: Chunk) => void,
 ): Promise<void> {
   let after: [number, number] = [opts.from - 1, Number.MAX_SAFE_INTEGER];
   for (;;) {
@@ -117,20 +109,30 @@ async function pages(
     const upTo: [number, number] = edge
       ? [edge.timestamp, edge.id]
       : [opts.to - 1, Number.MAX_SAFE_INTEGER];
-    const row = statements.chunk.get(after[0], after[1], upTo[0], upTo[1]) as {
-      text: string | null;
-      keys: string | null;
-      seqs: string | null;
-      n: number;
-    };
+    const row = statements.chunk.get(after[0], after[1], upTo[0], upTo[1]) as unknown as Chunk;
     if (row.n > 0) {
       await writeAll(out, row.text + "\n");
-      if (opts.versions) collect(JSON.parse(row.keys!), JSON.parse(row.seqs!));
+      if (opts.versions) collect(row);
       opts.onRows?.(row.n);
     }
     if (!edge) return;
     after = upTo;
   }
+}
+
+/** One page of an export: its NDJSON and, as JSON arrays, its versions. */
+interface Chunk {
+  text: string | null;
+  keys: string | null;
+  seqs: string | null;
+  timestamps: string | null;
+  n: number;
+}
+
+function append(into: Versions, chunk: Chunk): void {
+  for (const k of JSON.parse(chunk.keys!)) into.keys.push(k);
+  for (const s of JSON.parse(chunk.seqs!)) into.seqs.push(s);
+  for (const t of JSON.parse(chunk.timestamps!)) into.timestamps.push(t);
 }
 
 async function writeAll(file: Deno.FsFile, text: string): Promise<void> {
@@ -205,21 +207,22 @@ export async function writeParquet(
 }
 
 /**
- * The versions (key, `_seq`, tombstone or row) stored in a tier file, in batches,
- * grouped by nothing: the caller routes each key to its shard.
+ * The versions stored in a tier file, in batches, each marked row or tombstone; the
+ * caller routes each key to its shard.
  */
 export async function* fileVersions(
   con: DuckDBConnection,
   path: string,
-): AsyncGenerator<{ keys: string[]; seqs: number[]; tombstone: boolean[] }> {
+): AsyncGenerator<Versions & { tombstone: boolean[] }> {
   const result = await con.stream(
-    `SELECT key, _seq, payload IS NULL FROM read_parquet(${sqlString(path)})`,
+    `SELECT key, _seq, timestamp, payload IS NULL FROM read_parquet(${sqlString(path)})`,
   );
   for await (const rows of result.yieldRows()) {
     yield {
       keys: rows.map((r) => String(r[0])),
       seqs: rows.map((r) => Number(r[1])),
-      tombstone: rows.map((r) => r[2] === true),
+      timestamps: rows.map((r) => Number(r[2])),
+      tombstone: rows.map((r) => r[3] === true),
     };
   }
 }

@@ -55,8 +55,8 @@ Deno.test("rows reach Parquet byte for byte, and exactly those in the time range
   const duck = await openDuck({ threads: 2 });
   try {
     const odd = await exportAll(dir, 1000, 2000);
-    assert.deepEqual(odd.versions.keys, ODD.map((_, i) => `k'${i}\n`));
-    assert.deepEqual(odd.versions.seqs, ODD.map((_, i) => 10 + i));
+    assert.deepEqual(odd.versions.rows.keys, ODD.map((_, i) => `k'${i}\n`));
+    assert.deepEqual(odd.versions.rows.seqs, ODD.map((_, i) => 10 + i));
     const path = `${dir}/orders.parquet`;
     assert.equal(await writeParquet(duck.con, odd.ndjson, path, ODD.length), ODD.length);
     const back = (await duck.con.runAndReadAll(
@@ -70,8 +70,8 @@ Deno.test("rows reach Parquet byte for byte, and exactly those in the time range
     );
     // paging across many chunks
     const many = await exportAll(dir, 5000, 5000 + 25_000);
-    assert.equal(many.versions.keys.length, 25_000);
-    assert.equal(new Set(many.versions.keys).size, 25_000);
+    assert.equal(many.versions.rows.keys.length, 25_000);
+    assert.equal(new Set(many.versions.rows.keys).size, 25_000);
     const names = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.includes(".tmp"));
     assert.deepEqual(names, [], "no temporary file remains");
   } finally {

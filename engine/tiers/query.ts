@@ -5,7 +5,8 @@
  *  - `warm`, `cold`, `all`: by DuckDB over the Parquet files of the warm directory and
  *    files fetched from the cold tier into a local cache; `all` adds the hot rows.
  * Each topic reads as it would in the hot tier: the latest version of each key (by
- * `_seq`), deleted keys absent. With `history`, every stored version instead, with the
+ * timestamp, then `_seq`: a key's later version is always written at a later time, and
+ * timestamps survive `litejoin reshard`, which renumbers `_seq`), deleted keys absent. With `history`, every stored version instead, with the
  * tier holding it in `_tier` (deletes as rows whose payload is NULL).
  *
  * The sources are read hot first, then warm, then cold: a row moving down the tiers
@@ -235,7 +236,8 @@ async function defineTopic(
       ? `CREATE OR REPLACE TEMP VIEW ${sqlName(topic)} AS SELECT ${TIER_COLUMNS}, _tier FROM ${raw}`
       : `CREATE OR REPLACE TEMP VIEW ${sqlName(topic)} AS
          SELECT ${TIER_COLUMNS} FROM (
-           SELECT *, row_number() OVER (PARTITION BY key ORDER BY _seq DESC) AS _litejoin_rank
+           SELECT *, row_number() OVER (PARTITION BY key ORDER BY timestamp DESC, _seq DESC)
+             AS _litejoin_rank
            FROM ${raw})
          WHERE _litejoin_rank = 1 AND payload IS NOT NULL`,
   );

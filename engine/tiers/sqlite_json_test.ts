@@ -149,7 +149,7 @@ Deno.test("SQL written for SQLite gives SQLite's answers on Parquet", async () =
         versions: false,
       }, out);
       out.close();
-      assert.deepEqual(v.keys, []);
+      assert.deepEqual(v.rows.keys, []);
       const rows = topic === "orders" ? 5000 : 50;
       assert.equal(await writeParquet(con, ndjson, `${dir}/${topic}.parquet`, rows), rows);
       await con.run(

@@ -24,6 +24,8 @@ export interface TieringOptions {
   log: Logger;
   metrics: Metrics;
   progress?: Progress;
+  /** How long a topic's rows stay hot, ms (0: forever). */
+  retentionOf: (topic: string) => number;
   /** The cold tier; default: an S3 client from `tiering.cold`. */
   store?: ColdStore;
 }
@@ -67,7 +69,7 @@ export class Tiering {
       con: duck.con,
       clock: opts.clock,
       log,
-      retentionOf: (topic) => this.retentionOf(topic),
+      retentionOf: opts.retentionOf,
       warmRetention: config.tiering.warm_retention,
     });
     const m = opts.metrics;
@@ -95,12 +97,6 @@ export class Tiering {
       duck.close();
       throw error;
     }
-  }
-
-  /** Hot retention of a topic, ms. */
-  retentionOf(topic: string): number {
-    const { config } = this.opts;
-    return config.topics.find((t) => t.name === topic)?.retention ?? config.engine.retention;
   }
 
   /** Finishes what a crash interrupted: temporary files, journaled compactions. */
@@ -133,7 +129,7 @@ export class Tiering {
     }
     const now = clock.now();
     for (const topic of config.topicNames) {
-      const retention = this.retentionOf(topic);
+      const retention = this.opts.retentionOf(topic);
       if (retention === 0 || this.#stopped) continue;
       try {
         const files = await this.compactor.compact(topic, now - retention, progress);

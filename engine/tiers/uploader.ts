@@ -8,6 +8,9 @@
  * uploads it again. The catalog is written before the local copy goes, so a partition
  * that has gone cold is never written locally under the same name again (the compactor
  * picks the next generation): an object is only ever replaced by a superset of itself.
+ *
+ * Crash points for tests (LITEJOIN_CRASH_AT): `upload.part` (as each part, or the single
+ * PUT, completes), `upload.put`, `upload.cataloged`.
  */
 import { dirname } from "node:path";
 import type { Meta } from "../store/meta.ts";
@@ -17,7 +20,7 @@ import { type DuckDBConnection, fsync, numbers, sqlString } from "./duck.ts";
 import { parseTierPath, type TierFile } from "./layout.ts";
 import { type ColdStore, describeFile, mismatch } from "./cold.ts";
 import { COLD_CATALOG } from "./compactor.ts";
-import { crashPoint } from "./crash.ts";
+import { crashPoint } from "../crash_point.ts";
 import type { Progress } from "./progress.ts";
 
 export interface UploaderOptions {
