@@ -41,11 +41,16 @@ export interface ColdStore {
   /** The object's size and metadata, or undefined if there is none. */
   head(path: string): Promise<ObjectInfo | undefined>;
   /**
-   * Uploads `file` as `path` (in parts when larger than the part size; `onPart` is
-   * called as each part completes). Resolves when the store has accepted the object;
-   * the caller verifies it with `head`.
+   * Uploads `file` as `path`, in parts when larger than the part size; `onPart` is
+   * called as each part (or the single PUT) completes. Resolves when the store has
+   * accepted the object; the caller verifies it with `head`.
    */
-  put(path: string, file: string, info: LocalFile, onPart?: (bytes: number) => void): Promise<void>;
+  put(
+    path: string,
+    file: string,
+    info: LocalFile,
+    onPart?: (bytes: number, multipart: boolean) => void,
+  ): Promise<void>;
   /** Every object under `<dir>/`, with its size. */
   list(dir: string): Promise<{ path: string; size: number }[]>;
   /** Downloads `path` to `to`, through a temporary file, checking its size. */
@@ -150,7 +155,7 @@ export class S3ColdStore implements ColdStore {
     path: string,
     file: string,
     info: LocalFile,
-    onPart?: (bytes: number) => void,
+    onPart?: (bytes: number, multipart: boolean) => void,
   ): Promise<void> {
     const { PutObjectCommand } = await import("@aws-sdk/client-s3");
     const metadata = { sha256: info.sha256, rows: String(info.rows) };
@@ -167,7 +172,7 @@ export class S3ColdStore implements ColdStore {
             Metadata: metadata,
           }),
         );
-        onPart?.(info.size);
+        onPart?.(info.size, false);
         return;
       }
       const { Upload } = await import("@aws-sdk/lib-storage");
@@ -187,7 +192,7 @@ export class S3ColdStore implements ColdStore {
       let sent = 0;
       upload.on("httpUploadProgress", (progress) => {
         const loaded = progress.loaded ?? sent;
-        onPart?.(loaded - sent);
+        onPart?.(loaded - sent, true);
         sent = loaded;
       });
       await upload.done();

@@ -9,8 +9,8 @@
  * that has gone cold is never written locally under the same name again (the compactor
  * picks the next generation): an object is only ever replaced by a superset of itself.
  *
- * Crash points for tests (LITEJOIN_CRASH_AT): `upload.part` (as each part, or the single
- * PUT, completes), `upload.put`, `upload.cataloged`.
+ * Crash points for tests (LITEJOIN_CRASH_AT): `upload.part` (as a part of a multipart
+ * upload completes), `upload.put`, `upload.cataloged`.
  */
 import { dirname } from "node:path";
 import type { Meta } from "../store/meta.ts";
@@ -103,9 +103,9 @@ export class Uploader {
     const info = await describeFile(local, rows);
     let sent = false;
     if (mismatch(info, await store.head(file.path)) !== undefined) {
-      await store.put(file.path, local, info, (bytes) => {
+      await store.put(file.path, local, info, (bytes, multipart) => {
         onBytes(bytes);
-        crashPoint("upload.part");
+        if (multipart) crashPoint("upload.part");
       });
       sent = true;
       crashPoint("upload.put");
