@@ -159,6 +159,38 @@ export class Shard {
     checkpointPassive(this.db);
   }
 
+  /**
+   * Deletes up to `limit` rows (or tombstones) of `topic` with `from <= timestamp < to`
+   * written at or before seq `upTo`; returns how many.
+   *
+   * With `upTo` the shard's seq in the read snapshot that exported `[from, to)`, these
+   * are exactly the exported versions still here: seqs only grow, a version is never
+   * changed in place, so a row with `_seq <= upTo` existed in that snapshot, and with its
+   * timestamp in range it was exported. A key written since (an upsert, a late row)
+   * has a larger `_seq` and stays.
+   */
+  evictExported(
+    topic: string,
+    from: number,
+    to: number,
+    upTo: number,
+    limit: number,
+    tombstones = false,
+  ): number {
+    if (!this.#topics.has(topic)) throw new RangeError(`unknown topic "${topic}"`);
+    if (tombstones && !this.#evictTombstone) return 0;
+    const { changes } = tombstones
+      ? this.db.prepare(
+        `DELETE FROM ${TOMBSTONES} WHERE rowid IN (SELECT rowid FROM ${TOMBSTONES}
+           WHERE topic = ? AND timestamp >= ? AND timestamp < ? AND _seq <= ? LIMIT ?)`,
+      ).run(topic, from, to, upTo, limit)
+      : this.db.prepare(
+        `DELETE FROM "${topic}" WHERE rowid IN (SELECT rowid FROM "${topic}"
+           WHERE timestamp >= ? AND timestamp < ? AND _seq <= ? LIMIT ?)`,
+      ).run(from, to, upTo, limit);
+    return Number(changes);
+  }
+
   close(): void {
     if (this.db.isOpen) this.db.close();
   }

@@ -28,6 +28,16 @@ export type ShardRequest =
     versions: Versions;
     tombstones: boolean;
   }
+  | {
+    op: "evictExported";
+    id: number;
+    topic: string;
+    from: number;
+    to: number;
+    upTo: number;
+    limit: number;
+    tombstones: boolean;
+  }
   | { op: "close"; id: number };
 
 /** A request without its id, as the writer makes it. */
@@ -68,6 +78,19 @@ self.onmessage = (event: MessageEvent<ShardRequest>) => {
           id: request.id,
           seq: shard!.seq,
           changes: shard!.evict(request.topic, request.versions, request.tombstones),
+        });
+      case "evictExported":
+        return reply({
+          id: request.id,
+          seq: shard!.seq,
+          changes: shard!.evictExported(
+            request.topic,
+            request.from,
+            request.to,
+            request.upTo,
+            request.limit,
+            request.tombstones,
+          ),
         });
       case "checkpoint":
         shard!.checkpoint();

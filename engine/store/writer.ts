@@ -253,6 +253,28 @@ export class Writer {
     return reply.changes ?? 0;
   }
 
+  /**
+   * Deletes up to `limit` of the rows (or tombstones) of `topic` that an export read in
+   * `[from, to)` from a snapshot of `shard` at seq `upTo`, and only those (see
+   * `Shard.evictExported`), between that shard's batches; returns how many.
+   */
+  async evictExported(
+    shard: number,
+    topic: string,
+    range: { from: number; to: number; upTo: number },
+    limit: number,
+    tombstones = false,
+  ): Promise<number> {
+    const reply = await this.#threads[shard].request({
+      op: "evictExported",
+      topic,
+      ...range,
+      limit,
+      tombstones,
+    });
+    return reply.changes ?? 0;
+  }
+
   /** Checkpoints one shard's WAL (PASSIVE: never blocks readers or commits). */
   async checkpoint(shard: number): Promise<void> {
     await this.#threads[shard].request({ op: "checkpoint" });

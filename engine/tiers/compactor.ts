@@ -6,15 +6,17 @@
  * For each partition whose whole span has expired:
  *  1. journal the target file in meta.db (`tiering.compact`);
  *  2. read the partition's rows and tombstones from every shard (one snapshot per shard,
- *     read-only, beside the writer), noting each version's key and `_seq`;
+ *     read-only, beside the writer), noting each shard's seq in its snapshot;
  *  3. write them, added to whatever that file already holds, as a new file: temporary
  *     name, footer row count checked, fsync, rename, fsync of the directory;
- *  4. delete from the shards exactly the versions read (key, `_seq` and timestamp), on
- *     the shard writer threads (a key written again meanwhile has a new `_seq` and
- *     stays hot);
+ *  4. delete from the shards exactly the versions read, on the shard writer threads:
+ *     those in the partition with `_seq` at or below the snapshot's seq, which is the
+ *     same set (`Shard.evictExported`). A key written again meanwhile has a larger
+ *     `_seq` and stays hot, whatever its timestamp;
  *  5. clear the journal entry.
  * After a crash, `recover` deletes from the shards every version the journaled file
- * holds (a no-op for the ones already gone), which is exactly step 4 again.
+ * holds, by key, `_seq` and timestamp (a no-op for the ones already gone): step 4
+ * again, from the durable file, and still exact if `litejoin reshard` ran in between.
  *
  * Crash points for tests (LITEJOIN_CRASH_AT): `compact.journaled`, `compact.exported`,
  * `compact.written`, `compact.evicting`.
@@ -27,7 +29,7 @@ import type { Logger } from "../log.ts";
 import { DatabaseSync } from "node:sqlite";
 import { type DuckDBConnection } from "./duck.ts";
 import { isTemp, partitionStart, tempPath, type TierFile, tierFile } from "./layout.ts";
-import { exists, exportShard, fileVersions, type ShardVersions, writeParquet } from "./parquet.ts";
+import { exists, exportShard, fileVersions, type ShardExported, writeParquet } from "./parquet.ts";
 import { crashPoint } from "../crash_point.ts";
 import type { Progress } from "./progress.ts";
 
@@ -152,17 +154,16 @@ export class Compactor {
 
     const ndjson = tempPath(local, "ndjson");
     const out = await Deno.open(ndjson, { write: true, create: true, truncate: true });
-    const versions: ShardVersions[] = [];
+    const exported: ShardExported[] = [];
     try {
       for (let shard = 0; shard < this.opts.shardCount; shard++) {
-        versions.push(
+        exported.push(
           await exportShard({
             shardPath: shardPath(this.opts.dataDir, shard),
             shard,
             topic: file.topic,
             from: file.start,
             to: file.start + file.width,
-            versions: true,
             busyTimeoutMs: this.opts.busyTimeoutMs,
             onRows: advance,
           }, out),
@@ -171,7 +172,7 @@ export class Compactor {
     } finally {
       out.close();
     }
-    const moved = versions.reduce((n, v) => n + v.rows.keys.length + v.tombstones.keys.length, 0);
+    const moved = exported.reduce((n, e) => n + e.rows + e.tombstones, 0);
     if (moved === 0) {
       await Deno.remove(ndjson);
       meta.delete(JOURNAL, file.path);
@@ -182,26 +183,40 @@ export class Compactor {
     await Deno.remove(ndjson);
     crashPoint("compact.written");
 
-    for (const v of versions) {
-      await this.#evict(file.topic, v.shard, v.rows, false);
-      await this.#evict(file.topic, v.shard, v.tombstones, true);
-    }
+    // Each shard has its own writer thread: delete from all of them at once.
+    await Promise.all(exported.map(async (e) => {
+      const range = { from: file.start, to: file.start + file.width, upTo: e.seq };
+      const removed = (await this.#evict(file.topic, e.shard, range, false)) +
+        (await this.#evict(file.topic, e.shard, range, true));
+      if (removed > e.rows + e.tombstones) {
+        this.opts.log.error(
+          `${file.path}: shard ${e.shard} removed ${removed} rows, more than the ${
+            e.rows + e.tombstones
+          } exported`,
+        );
+      }
+    }));
     if (this.#stopped) return { file, moved, fileRows }; // the journal finishes the deletes
     meta.delete(JOURNAL, file.path);
     this.opts.log.debug(`${moved} row(s) of ${file.topic} to ${file.path} (${fileRows} in file)`);
     return { file, moved, fileRows };
   }
 
-  async #evict(topic: string, shard: number, versions: Versions, tombstones: boolean) {
-    const { keys, seqs, timestamps } = versions;
-    for (let i = 0; i < keys.length && !this.#stopped; i += EVICT_CHUNK) {
-      await this.opts.writer.evict(shard, topic, {
-        keys: keys.slice(i, i + EVICT_CHUNK),
-        seqs: seqs.slice(i, i + EVICT_CHUNK),
-        timestamps: timestamps.slice(i, i + EVICT_CHUNK),
-      }, tombstones);
-      crashPoint("compact.evicting");
+  /** Deletes the exported rows (or tombstones) of one shard, a chunk per writer request. */
+  async #evict(
+    topic: string,
+    shard: number,
+    range: { from: number; to: number; upTo: number },
+    tombstones: boolean,
+  ): Promise<number> {
+    let removed = 0;
+    while (!this.#stopped) {
+      const n = await this.opts.writer.evictExported(shard, topic, range, EVICT_CHUNK, tombstones);
+      removed += n;
+      if (n) crashPoint("compact.evicting");
+      if (n < EVICT_CHUNK) break;
     }
+    return removed;
   }
 
   /** Routes a batch of versions read from a file to their shards and deletes them there. */

@@ -15,14 +15,14 @@ export const TIER_COLUMNS = "key, payload, timestamp, _seq, _change";
 const TIER_TYPES =
   "{key: 'VARCHAR', payload: 'VARCHAR', timestamp: 'BIGINT', _seq: 'BIGINT', _change: 'VARCHAR'}";
 
-/** What one shard contributed to an export: exactly which versions of rows and tombstones. */
-export interface ShardVersions {
+/** What one shard contributed to an export, read in one snapshot of it. */
+export interface ShardExported {
   shard: number;
-  rows: Versions;
-  tombstones: Versions;
+  rows: number;
+  tombstones: number;
+  /** The shard's seq in that snapshot: every exported version has `_seq <= seq`. */
+  seq: number;
 }
-
-const noVersions = (): Versions => ({ keys: [], seqs: [], timestamps: [] });
 
 export interface ShardExport {
   shardPath: string;
@@ -31,8 +31,6 @@ export interface ShardExport {
   /** Rows with `from <= timestamp < to`. */
   from: number;
   to: number;
-  /** Keep the key, `_seq` and timestamp of every row (to delete exactly them later). */
-  versions: boolean;
   busyTimeoutMs?: number;
   /** Called after each chunk with the number of rows it held. */
   onRows?: (rows: number) => void;
@@ -42,16 +40,20 @@ const CHUNK = 10_000;
 
 /**
  * Appends the rows (and tombstones) of one topic in one shard to `out` as NDJSON, all
- * read in one snapshot; resolves with how many and which. The shard is opened read-only,
- * so this runs beside the engine's writer.
+ * read in one snapshot; resolves with how many, and the shard's seq in that snapshot.
+ * The shard is opened read-only, so this runs beside the engine's writer.
  */
-export async function exportShard(opts: ShardExport, out: Deno.FsFile): Promise<ShardVersions> {
-  const result: ShardVersions = { shard: opts.shard, rows: noVersions(), tombstones: noVersions() };
+export async function exportShard(opts: ShardExport, out: Deno.FsFile): Promise<ShardExported> {
+  const result: ShardExported = { shard: opts.shard, rows: 0, tombstones: 0, seq: 0 };
   const db = new DatabaseSync(opts.shardPath, { readOnly: true });
   try {
     db.exec(`PRAGMA busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
     db.exec("BEGIN");
     const table = `"${opts.topic}"`;
+    // Read first, so the snapshot starts here: every row read below has `_seq <= seq`.
+    result.seq = Number(
+      db.prepare("SELECT seq FROM _litejoin_shard WHERE id = 0").get()?.seq ?? 0,
+    );
     const hasTombstones = db.prepare(
       "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
     ).get(TOMBSTONES) !== undefined;
@@ -64,26 +66,22 @@ export async function exportShard(opts: ShardExport, out: Deno.FsFile): Promise<
       chunk: db.prepare(
         `SELECT group_concat(json_object('key', key, 'payload', payload, 'timestamp', timestamp,
                   '_seq', _seq, '_change', _change), char(10)) AS text,
-                ${opts.versions ? "json_group_array(key)" : "NULL"} AS keys,
-                ${opts.versions ? "json_group_array(_seq)" : "NULL"} AS seqs,
-                ${opts.versions ? "json_group_array(timestamp)" : "NULL"} AS timestamps,
                 count(*) AS n
          FROM (SELECT * FROM ${table}
                WHERE (timestamp, rowid) > (?, ?) AND (timestamp, rowid) <= (?, ?)
                ORDER BY timestamp, rowid)`,
       ),
-    }, (chunk) => append(result.rows, chunk));
+    }, (n) => result.rows += n);
     if (hasTombstones) {
       const row = db.prepare(
         `SELECT group_concat(json_object('key', key, 'payload', NULL, 'timestamp', timestamp,
                   '_seq', _seq, '_change', '{"op":"delete"}'), char(10)) AS text,
-                json_group_array(key) AS keys, json_group_array(_seq) AS seqs,
-                json_group_array(timestamp) AS timestamps, count(*) AS n
+                count(*) AS n
          FROM ${TOMBSTONES} WHERE topic = ? AND timestamp >= ? AND timestamp < ?`,
       ).get(opts.topic, opts.from, opts.to) as unknown as Chunk;
       if (row.text) {
         await writeAll(out, row.text + "\n");
-        append(result.tombstones, row);
+        result.tombstones = row.n;
         opts.onRows?.(row.n);
       }
     }
@@ -99,7 +97,7 @@ async function pages(
   out: Deno.FsFile,
   opts: ShardExport,
   statements: { boundary: StatementSync; chunk: StatementSync },
-  collect: (chunk: Chunk) => void,
+  counted: (rows: number) => void,
 ): Promise<void> {
   let after: [number, number] = [opts.from - 1, Number.MAX_SAFE_INTEGER];
   for (;;) {
@@ -112,7 +110,7 @@ async function pages(
     const row = statements.chunk.get(after[0], after[1], upTo[0], upTo[1]) as unknown as Chunk;
     if (row.n > 0) {
       await writeAll(out, row.text + "\n");
-      if (opts.versions) collect(row);
+      counted(row.n);
       opts.onRows?.(row.n);
     }
     if (!edge) return;
@@ -120,19 +118,10 @@ async function pages(
   }
 }
 
-/** One page of an export: its NDJSON and, as JSON arrays, its versions. */
+/** One page of an export, as NDJSON. */
 interface Chunk {
   text: string | null;
-  keys: string | null;
-  seqs: string | null;
-  timestamps: string | null;
   n: number;
-}
-
-function append(into: Versions, chunk: Chunk): void {
-  for (const k of JSON.parse(chunk.keys!)) into.keys.push(k);
-  for (const s of JSON.parse(chunk.seqs!)) into.seqs.push(s);
-  for (const t of JSON.parse(chunk.timestamps!)) into.timestamps.push(t);
 }
 
 async function writeAll(file: Deno.FsFile, text: string): Promise<void> {

@@ -185,7 +185,6 @@ async function loadHot(
           topic,
           from: Number.MIN_SAFE_INTEGER,
           to: Number.MAX_SAFE_INTEGER,
-          versions: false,
           busyTimeoutMs: config.engine.busy_timeout,
           onRows: (n) => task.advance(n),
         }, out);
