@@ -35,6 +35,7 @@ import { RESHARD_MARKER } from "./store/reshard.ts";
 import { serveEngineInfo } from "./control/methods.ts";
 import { Tiering } from "./tiers/tiering.ts";
 import type { Progress } from "./tiers/progress.ts";
+import { serveTierQueries } from "./tiers/control.ts";
 
 export interface EngineOptions {
   clock?: Clock;
@@ -232,6 +233,7 @@ export class Engine {
       engine.tiering = tiering;
       engine.#routes();
       serveEngineInfo(engine.control, engine);
+      serveTierQueries(engine.control, config);
 
       const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics };
       for (const sourceConfig of config.sources) {
