@@ -16,7 +16,7 @@ import { join } from "node:path";
 import type { Config } from "../config/load.ts";
 import { openReader } from "../store/reader_db.ts";
 import { shardPath } from "../store/shard.ts";
-import { type DuckDBConnection, firstLine, openDuck, sqlName, sqlString } from "./duck.ts";
+import { type DuckDBConnection, firstLine, numbers, openDuck, sqlName, sqlString } from "./duck.ts";
 import { parseTierPath } from "./layout.ts";
 import { exists, exportShard, ndjsonRelation, TIER_COLUMNS } from "./parquet.ts";
 import {
@@ -28,6 +28,7 @@ import {
   sqliteColumnName,
 } from "./sqlite_json.ts";
 import { type ColdStore, openS3 } from "./cold.ts";
+import { FileFacts } from "./file_facts.ts";
 import { noProgress, type Progress } from "./progress.ts";
 
 export type Tier = "hot" | "warm" | "cold" | "all";
@@ -130,19 +131,20 @@ async function queryDuck(sql: string, opts: TierQueryOptions): Promise<TierAnswe
       store = await openS3(opts.config.tiering.cold);
     }
     await con.run("CREATE SCHEMA IF NOT EXISTS litejoin_tiers");
-    if (opts.tier === "hot" || opts.tier === "all") {
-      await loadHot(con, opts, parsed.topics, temp);
-    }
+    const hot = opts.tier === "hot" || opts.tier === "all";
+    if (hot) await loadHot(con, opts, parsed.topics, temp);
+    const facts = new FileFacts(con, join(opts.config.tierPaths.cacheDir, "facts"));
     // A warm file may be uploaded and deleted between listing and reading it: list again.
     for (let attempt = 1;; attempt++) {
       try {
-        for (const topic of parsed.topics) await defineTopic(con, opts, topic, store);
         const kinds = new Map<string, (string | null)[]>();
         for (const topic of parsed.topics) {
+          const files = await defineTopic(con, opts, topic, store, facts);
           const wanted = parsed.calls.filter((c) => c.topics.includes(topic));
-          const found = await jsonTypes(con, `litejoin_tiers.${sqlName(topic)}`, wanted);
+          const found = await facts.jsonTypes(files, wanted);
+          const live = hot ? await jsonTypes(con, hotTable(topic), wanted) : new Map();
           for (const [key, types] of found) {
-            kinds.set(`${topic} ${key}`, types);
+            kinds.set(`${topic} ${key}`, [...types, ...(live.get(key) ?? [])]);
           }
         }
         const rewritten = parsed.rewrite((call) =>
@@ -197,30 +199,42 @@ async function loadHot(
       task.done();
     }
     await con.run(
-      `CREATE TABLE litejoin_tiers.${sqlName(`hot_${topic}`)} AS
-       SELECT ${TIER_COLUMNS} FROM ${ndjsonRelation(ndjson)}`,
+      `CREATE TABLE ${hotTable(topic)} AS SELECT ${TIER_COLUMNS} FROM ${ndjsonRelation(ndjson)}`,
     );
   }
 }
 
-/** The raw relation of a topic over the chosen tiers, and the view the user's SQL reads. */
+function hotTable(topic: string): string {
+  return `litejoin_tiers.${sqlName(`hot_${topic}`)}`;
+}
+
+/**
+ * The raw relation of a topic over the chosen tiers, and the view the user's SQL reads:
+ * the latest version of each key. Only keys stored more than once, or deleted, need a
+ * window to pick it; they are known per file set (cached), plus such keys among the hot
+ * rows and hot keys also found in the files.
+ * Resolves with the topic's Parquet files.
+ */
 async function defineTopic(
   con: DuckDBConnection,
   opts: TierQueryOptions,
   topic: string,
   store: ColdStore | undefined,
-): Promise<void> {
+  facts: FileFacts,
+): Promise<string[]> {
   const parts: string[] = [];
-  if (opts.tier === "hot" || opts.tier === "all") {
-    parts.push(`SELECT *, 'hot' AS _tier FROM litejoin_tiers.${sqlName(`hot_${topic}`)}`);
-  }
+  const hot = opts.tier === "hot" || opts.tier === "all";
+  if (hot) parts.push(`SELECT *, 'hot' AS _tier FROM ${hotTable(topic)}`);
+  const files: string[] = [];
   if (opts.tier === "warm" || opts.tier === "all") {
-    const files = await warmFiles(opts.config.tierPaths.warmDir, topic);
-    if (files.length) parts.push(parquet(files, "warm"));
+    const warm = await warmFiles(opts.config.tierPaths.warmDir, topic);
+    if (warm.length) parts.push(parquet(warm, "warm"));
+    files.push(...warm);
   }
   if (store && (opts.tier === "cold" || opts.tier === "all")) {
-    const files = await fetchCold(store, topic, opts);
-    if (files.length) parts.push(parquet(files, "cold"));
+    const cold = await fetchCold(store, topic, opts);
+    if (cold.length) parts.push(parquet(cold, "cold"));
+    files.push(...cold);
   }
   if (parts.length === 0) {
     parts.push(
@@ -229,17 +243,55 @@ async function defineTopic(
     );
   }
   const raw = `litejoin_tiers.${sqlName(topic)}`;
+  const view = `CREATE OR REPLACE TEMP VIEW ${sqlName(topic)} AS`;
   await con.run(`CREATE OR REPLACE VIEW ${raw} AS ${parts.join(" UNION ALL ")}`);
+  if (opts.history) {
+    await con.run(`${view} SELECT ${TIER_COLUMNS}, _tier FROM ${raw}`);
+    return files;
+  }
+  const latest = (from: string) =>
+    `SELECT ${TIER_COLUMNS} FROM (
+       SELECT *, row_number() OVER (PARTITION BY key ORDER BY timestamp DESC, _seq DESC)
+         AS _litejoin_rank
+       FROM ${from})
+     WHERE _litejoin_rank = 1 AND payload IS NOT NULL`;
+  const repeated = await facts.repeatedKeys(files);
+  if (repeated === "all") {
+    await con.run(`${view} ${latest(raw)}`);
+    return files;
+  }
+  const dups = `litejoin_tiers.${sqlName(`repeated_${topic}`)}`;
   await con.run(
-    opts.history
-      ? `CREATE OR REPLACE TEMP VIEW ${sqlName(topic)} AS SELECT ${TIER_COLUMNS}, _tier FROM ${raw}`
-      : `CREATE OR REPLACE TEMP VIEW ${sqlName(topic)} AS
-         SELECT ${TIER_COLUMNS} FROM (
-           SELECT *, row_number() OVER (PARTITION BY key ORDER BY timestamp DESC, _seq DESC)
-             AS _litejoin_rank
-           FROM ${raw})
-         WHERE _litejoin_rank = 1 AND payload IS NOT NULL`,
+    `CREATE OR REPLACE TABLE ${dups} AS SELECT unnest(from_json($1, '["VARCHAR"]')) AS key`,
+    [JSON.stringify(repeated)],
   );
+  if (hot) {
+    await con.run(
+      `INSERT INTO ${dups} SELECT key FROM ${hotTable(topic)} GROUP BY key
+       HAVING count(*) > 1 OR bool_or(payload IS NULL)`,
+    );
+    if (files.length) {
+      await con.run(
+        `INSERT INTO ${dups} SELECT DISTINCT h.key FROM ${hotTable(topic)} h
+         SEMI JOIN (SELECT key FROM read_parquet([${files.map(sqlString).join(", ")}])) f
+           ON h.key = f.key`,
+      );
+    }
+  }
+  const [count] = await numbers(con, `SELECT count(*) FROM ${dups}`);
+  if (count === 0) {
+    // Every key stored once: read the files as they are (count(*) from their footers).
+    await con.run(`${view} SELECT ${TIER_COLUMNS} FROM ${raw}`);
+    return files;
+  }
+  await con.run(
+    `${view}
+     SELECT r.key, r.payload, r.timestamp, r._seq, r._change FROM ${raw} r
+       ANTI JOIN ${dups} d ON r.key = d.key
+     UNION ALL
+     ${latest(`(SELECT r.* FROM ${raw} r SEMI JOIN ${dups} d ON r.key = d.key)`)}`,
+  );
+  return files;
 }
 
 function parquet(files: string[], tier: string): string {

@@ -16,18 +16,32 @@
  */
 import { type DuckDBConnection, firstLine, sqlString } from "./duck.ts";
 
-export type PathKind = "integer" | "real" | "boolean" | "text" | "null";
+/**
+ * The SQL type one path is read as. `*_boolean` kinds also hold JSON booleans (SQLite
+ * reads them as 1/0), which costs a second look at each value; the others read it once.
+ */
+export type PathKind =
+  | "integer"
+  | "integer_boolean"
+  | "real"
+  | "boolean"
+  | "text"
+  | "text_boolean"
+  | "null";
 
 /** Installed once per connection. None shadows a built-in. */
 export const SQLITE_JSON_MACROS = [
-  `CREATE OR REPLACE MACRO sqlite_json_text(j, p) AS
+  `CREATE OR REPLACE MACRO sqlite_json_text(j, p) AS json_extract_string(j, p)`,
+  `CREATE OR REPLACE MACRO sqlite_json_text_bool(j, p) AS
      CASE json_type(j, p)
        WHEN 'BOOLEAN' THEN (CASE json_extract_string(j, p) WHEN 'true' THEN '1' ELSE '0' END)
        ELSE json_extract_string(j, p) END`,
   // No row has a value at the path: NULL, which DuckDB lets stand for any type.
   `CREATE OR REPLACE MACRO sqlite_json_null(j, p) AS NULL`,
   `CREATE OR REPLACE MACRO sqlite_json_real(j, p) AS TRY_CAST(json_extract_string(j, p) AS DOUBLE)`,
-  `CREATE OR REPLACE MACRO sqlite_json_int(j, p) AS
+  `CREATE OR REPLACE MACRO sqlite_json_int(j, p) AS TRY_CAST(json_extract_string(j, p) AS BIGINT)`,
+  `CREATE OR REPLACE MACRO sqlite_json_bool(j, p) AS (json_extract_string(j, p) = 'true')::BIGINT`,
+  `CREATE OR REPLACE MACRO sqlite_json_int_bool(j, p) AS
      CASE json_type(j, p)
        WHEN 'BOOLEAN' THEN (json_extract_string(j, p) = 'true')::BIGINT
        ELSE TRY_CAST(json_extract_string(j, p) AS BIGINT) END`,
@@ -35,9 +49,11 @@ export const SQLITE_JSON_MACROS = [
 
 const MACRO: Record<PathKind, string> = {
   integer: "sqlite_json_int",
-  boolean: "sqlite_json_int",
+  integer_boolean: "sqlite_json_int_bool",
+  boolean: "sqlite_json_bool",
   real: "sqlite_json_real",
   text: "sqlite_json_text",
+  text_boolean: "sqlite_json_text_bool",
   null: "sqlite_json_null",
 };
 
@@ -50,10 +66,13 @@ export function kindOf(types: Iterable<string | null>): PathKind {
   const seen = [...new Set(types)].filter((t): t is string => t !== null && t !== "NULL");
   const integer = (t: string) => t === "UBIGINT" || t === "BIGINT";
   if (seen.length === 0) return "null"; // only null or missing: every answer is NULL
+  const booleans = seen.includes("BOOLEAN");
   if (seen.every((t) => t === "BOOLEAN")) return "boolean";
-  if (seen.every((t) => integer(t) || t === "BOOLEAN")) return "integer";
+  if (seen.every((t) => integer(t) || t === "BOOLEAN")) {
+    return booleans ? "integer_boolean" : "integer";
+  }
   if (seen.every((t) => integer(t) || t === "DOUBLE")) return "real";
-  return "text";
+  return booleans ? "text_boolean" : "text";
 }
 
 /** The user's SQL is not a single SELECT DuckDB can parse, or uses an unsupported form. */
@@ -153,7 +172,7 @@ export async function parseQuery(
     rewrite(kindFor) {
       let out = bytes;
       for (const edit of [...edits].sort((a, b) => b.start - a.start)) {
-        const macro = MACRO[edit.call ? kindFor(edit.call) : "text"];
+        const macro = MACRO[edit.call ? kindFor(edit.call) : "text_boolean"];
         const replacement = new TextEncoder().encode(edit.text(macro));
         const next = new Uint8Array(out.length - (edit.end - edit.start) + replacement.length);
         next.set(out.subarray(0, edit.start));
@@ -244,7 +263,10 @@ export async function jsonTypes(
 
 /** DuckDB's names for result columns show the macros; give them SQLite's spelling back. */
 export function sqliteColumnName(name: string): string {
-  return name.replace(/sqlite_json_(?:text|real|int|null)\(/g, "json_extract(")
+  return name.replace(
+    /sqlite_json_(?:text|text_bool|real|int|int_bool|bool|null)\(/g,
+    "json_extract(",
+  )
     .replace(/\bcount_star\(\)/g, "count(*)")
     .replace(/"([A-Za-z_][A-Za-z0-9_]*)"/g, "$1");
 }

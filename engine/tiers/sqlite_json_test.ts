@@ -17,6 +17,8 @@ Deno.test("kindOf picks one SQL kind per path from the JSON types seen there", (
   assert.equal(kindOf(["UBIGINT", "DOUBLE"]), "real");
   assert.equal(kindOf(["BOOLEAN"]), "boolean");
   assert.equal(kindOf(["VARCHAR", "UBIGINT"]), "text");
+  assert.equal(kindOf(["VARCHAR", "BOOLEAN"]), "text_boolean");
+  assert.equal(kindOf(["UBIGINT", "BOOLEAN"]), "integer_boolean");
   assert.equal(kindOf(["OBJECT"]), "text");
   assert.equal(kindOf([null, "NULL"]), "null");
 });
@@ -41,7 +43,7 @@ Deno.test("parseQuery finds topics through aliases and rewrites only real json_e
     assert.equal(
       out,
       `SELECT o.key, sqlite_json_real(o.payload,'$.amount') AS a, sqlite_json_text( payload , '$.it''s' ),
-        'json_extract(payload, ''$.x'')' AS literal, sqlite_json_text(c.payload, '$.name'), sqlite_json_text(o.payload, k)
+        'json_extract(payload, ''$.x'')' AS literal, sqlite_json_text(c.payload, '$.name'), sqlite_json_text_bool(o.payload, k)
       FROM orders o JOIN customers c ON c.key = sqlite_json_text(o.payload, '$.customer_id') -- json_extract(x, '$.y')
       WHERE o.key IN (SELECT key FROM extra)`,
     );
@@ -77,6 +79,8 @@ function payloadFor(i: number): Record<string, unknown> {
     addr: { city: `city${i % 50}`, zip: 10000 + (i % 900) },
     tags: ["a", i % 2 ? "odd" : "even"],
     odd: 'quote " backslash \\ nl \n é中😀',
+    flag: i % 3 === 0 ? true : i % 3 === 1 ? "yes" : false,
+    level: i % 2 ? false : 3,
   };
 }
 
@@ -91,6 +95,7 @@ const QUERIES = [
           avg(json_extract(payload,'$.qty')), max(json_extract(payload,'$.addr.zip')),
           min(json_extract(payload,'$.status')), sum(json_extract(payload, '$.missing')) FROM orders`,
   `SELECT json_extract(payload,'$.status') AS s, count(*) FROM orders GROUP BY s ORDER BY s`,
+  `SELECT json_extract(payload,'$.level') AS l, count(*), sum(json_extract(payload,'$.level')) FROM orders GROUP BY 1 ORDER BY 1`,
   `SELECT count(*) FROM orders WHERE json_extract(payload,'$.paid') = 1`,
   `SELECT count(*) FROM orders WHERE json_extract(payload,'$.paid')`,
   `SELECT count(*) FROM orders WHERE json_extract(payload,'$.status') = 'paid' AND json_extract(payload,'$.qty') > 3`,
@@ -174,6 +179,18 @@ Deno.test("SQL written for SQLite gives SQLite's answers on Parquet", async () =
       const got = normal((await con.runAndReadAll(typed)).getRowsJS());
       assert.deepEqual(got, expected, sql);
     }
+    // The documented difference: a path holding booleans in some rows and strings in
+    // others reads as text throughout (SQLite would give 1/0 for the booleans).
+    const mixed =
+      `SELECT json_extract(payload,'$.flag') AS f, count(*) FROM orders GROUP BY 1 ORDER BY 1`;
+    const parsed = await parseQuery(con, mixed, ["orders"]);
+    const types = await jsonTypes(con, "orders", parsed.calls);
+    const typed = parsed.rewrite((c) => kindOf(types.get(`${c.column} ${c.path}`) ?? []));
+    assert.deepEqual(normal((await con.runAndReadAll(typed)).getRowsJS()), [
+      ["0", 1666],
+      ["1", 1667],
+      ["yes", 1667],
+    ]);
   } finally {
     db.close();
     duck.close();
