@@ -119,7 +119,8 @@ export class Compactor {
     const done: Compacted[] = [];
     const total = this.#count(topic, end);
     if (total === 0) return done;
-    const task = progress.start(`compact ${topic}`, total, "rows");
+    // Each row is counted twice: once read out of its shard, once deleted from it.
+    const task = progress.start(`compact ${topic}`, 2 * total, "rows");
     try {
       let from = Number.MIN_SAFE_INTEGER;
       while (!this.#stopped) {
@@ -186,8 +187,8 @@ export class Compactor {
     // Each shard has its own writer thread: delete from all of them at once.
     await Promise.all(exported.map(async (e) => {
       const range = { from: file.start, to: file.start + file.width, upTo: e.seq };
-      const removed = (await this.#evict(file.topic, e.shard, range, false)) +
-        (await this.#evict(file.topic, e.shard, range, true));
+      const removed = (await this.#evict(file.topic, e.shard, range, false, advance)) +
+        (await this.#evict(file.topic, e.shard, range, true, advance));
       if (removed > e.rows + e.tombstones) {
         this.opts.log.error(
           `${file.path}: shard ${e.shard} removed ${removed} rows, more than the ${
@@ -208,11 +209,13 @@ export class Compactor {
     shard: number,
     range: { from: number; to: number; upTo: number },
     tombstones: boolean,
+    advance: (n: number) => void,
   ): Promise<number> {
     let removed = 0;
     while (!this.#stopped) {
       const n = await this.opts.writer.evictExported(shard, topic, range, EVICT_CHUNK, tombstones);
       removed += n;
+      advance(n);
       if (n) crashPoint("compact.evicting");
       if (n < EVICT_CHUNK) break;
     }
