@@ -45,7 +45,8 @@ const NEEDS: Need[] = [
       }
     },
     install: () => succeeds(Deno.execPath(), ["install"]),
-    hint: "run `deno install` in the repository (deno.json maps s3rver)",
+    hint:
+      "run `deno install` in the repository (deno.json maps s3rver); if node_modules is damaged, delete it first",
   },
 ];
 
