@@ -18,7 +18,7 @@ import type { Logger } from "../log.ts";
 import type { Clock } from "../types.ts";
 import { type DuckDBConnection, fsync, numbers, sqlString } from "./duck.ts";
 import { parseTierPath, type TierFile } from "./layout.ts";
-import { type ColdStore, describeFile, mismatch } from "./cold.ts";
+import { ColdError, type ColdStore, describeFile, mismatch } from "./cold.ts";
 import { COLD_CATALOG } from "./compactor.ts";
 import { crashPoint } from "../crash_point.ts";
 import type { Progress } from "./progress.ts";
@@ -68,7 +68,10 @@ export class Uploader {
     return files.sort((a, b) => a.start - b.start || a.path.localeCompare(b.path));
   }
 
-  /** Uploads every due file; one that fails is logged and retried on the next run. */
+  /**
+   * Uploads every due file; one that fails is logged and retried on the next run. A
+   * failure of the store itself (unreachable, refused) ends this run.
+   */
   async run(progress: Progress): Promise<Uploaded[]> {
     const files = await this.due();
     if (files.length === 0) return [];
@@ -84,6 +87,7 @@ export class Uploader {
           done.push(await this.upload(file, (bytes) => task.advance(bytes)));
         } catch (error) {
           this.opts.log.error(`${file.path} stays warm: ${(error as Error).message}`);
+          if (error instanceof ColdError) break; // the store itself failed: try next run
         }
       }
     } finally {

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { startS3 } from "../../tests/_s3.ts";
-import { silentLogger } from "../log.ts";
+import { S3Client } from "@aws-sdk/client-s3";
+import { createLogger, silentLogger } from "../log.ts";
 import type { ColdStore } from "./cold.ts";
-import { describeFile } from "./cold.ts";
+import { describeFile, S3ColdStore } from "./cold.ts";
 import { COLD_CATALOG } from "./compactor.ts";
 import { noProgress } from "./progress.ts";
 import { Uploader } from "./uploader.ts";
@@ -156,5 +157,43 @@ Deno.test("a file whose upload cannot be verified stays warm and is not recorded
     assert.equal(t.bench.meta.get(COLD_CATALOG, file.file.path), undefined);
   } finally {
     await t.close();
+  }
+});
+
+Deno.test("with the store unreachable, files stay warm and one line says why", async () => {
+  const bench = await openBench();
+  const lines: string[] = [];
+  const down = new S3ColdStore(
+    new S3Client({
+      endpoint: "http://127.0.0.1:9",
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: "x", secretAccessKey: "y" },
+      maxAttempts: 1,
+    }),
+    "s3://lj-down/tiers",
+    16 * 1024 * 1024,
+  );
+  try {
+    await bench.write(Array.from({ length: 30 }, (_, i) => order(`o${i}`, T0 + i * 3 * 60_000)));
+    const files = await bench.compactor().compact("orders", T0 + 3 * HOUR, noProgress);
+    assert.equal(files.length, 2);
+    const uploader = new Uploader({
+      warmDir: bench.warmDir,
+      store: down,
+      meta: bench.meta,
+      con: bench.duck.con,
+      clock: { now: () => T0 + 4 * HOUR + DAY },
+      log: createLogger({ write: (l) => lines.push(l) }),
+      retentionOf: () => HOUR,
+      warmRetention: DAY,
+    });
+    assert.deepEqual(await uploader.run(noProgress), []);
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.match(lines[0], /stays warm: s3:\/\/lj-down\/tiers: head orders\/.*connection refused/);
+    for (const f of files) await Deno.stat(`${bench.warmDir}/${f.file.path}`);
+  } finally {
+    down.close();
+    await bench.close();
   }
 });
