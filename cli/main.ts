@@ -4,6 +4,7 @@ import { VERSION } from "../engine/version.ts";
 import { EXIT } from "./exit.ts";
 import { run } from "./run.ts";
 import { validate } from "./validate.ts";
+import { dlqCommand } from "./dlq.ts";
 import { reshardCommand } from "./reshard.ts";
 import { replicationConfig } from "./replication.ts";
 import { query } from "./query.ts";
@@ -27,6 +28,8 @@ export function program(): Command {
     .description("check a config file, including every join's SQL, without starting anything")
     .option("-c, --config <file>", "config file", "litejoin.yaml")
     .action((opts) => validate(opts));
+
+  cli.addCommand(dlqCommand());
 
   cli.command("reshard")
     .description("rewrite the data offline into another shard count (stop the engine first)")

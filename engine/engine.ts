@@ -33,6 +33,12 @@ import {
 import { WalGuard } from "./replication/wal_guard.ts";
 import { RESHARD_MARKER } from "./store/reshard.ts";
 import { serveEngineInfo } from "./control/methods.ts";
+import { Dlq, loggedRejects } from "./dlq/dlq.ts";
+import { serveDlq } from "./dlq/control.ts";
+import { Cors } from "./http/cors.ts";
+import { staticFiles } from "./http/static.ts";
+import { carrySseSets } from "./sinks/sse_carry.ts";
+import { observeEngine } from "./observe.ts";
 import { Tiering } from "./tiers/tiering.ts";
 import type { Progress } from "./tiers/progress.ts";
 import { serveTierQueries } from "./tiers/control.ts";
@@ -59,6 +65,8 @@ export { LayoutError };
 export class Engine {
   readonly sinks = new Map<string, SinkRunner>();
   readonly sources: Source[] = [];
+  /** The dead-letter queue; undefined with `dlq.enabled: false`. */
+  dlq: Dlq | undefined;
   readonly startedAt: number;
   /** The Litestream child, in embedded replication mode. */
   litestream: LitestreamProcess | undefined;
@@ -135,7 +143,24 @@ export class Engine {
       }, e.readers_per_shard);
       opened.push(readers);
 
+      const dlq = config.dlq.enabled
+        ? new Dlq(config.dlq, {
+          dataDir: e.data_dir,
+          synchronous: e.synchronous,
+          busyTimeoutMs: e.busy_timeout,
+          walAutocheckpoint,
+          clock,
+          log,
+          metrics,
+        })
+        : undefined;
+      if (dlq) opened.push(dlq);
+
       const http = new HttpServer(log.child("http"));
+      if (config.http.cors.origins.length) http.useCors(new Cors(config.http.cors));
+      for (const files of config.http.static) {
+        http.mount(files.path, staticFiles(resolvePath(config, files.dir), files.path));
+      }
       const sinkCtx: SinkContext = {
         http,
         clock,
@@ -153,13 +178,13 @@ export class Engine {
           { ...sinkCtx, log: sinkLog },
         );
         const runner = new SinkRunner(
-          sink,
+          dlq ? dlq.gate(sink, sinkConfig.max_batch) : sink,
           {
             retries: sinkConfig.retries,
             backoff: sinkConfig.backoff,
             maxBatch: sinkConfig.max_batch,
           },
-          dropFailed(sinkLog),
+          dlq ? dlq.onFailure : dropFailed(sinkLog),
           sinkLog,
           metrics,
         );
@@ -186,6 +211,7 @@ export class Engine {
       });
       const joiner = new Joiner(tasks, readers, () => writer.seqs(), joinLog, metrics);
       writer.onCommit((batch) => joiner.onCommit(batch));
+      await carrySseSets(config, sinks, readers, clock);
       await joiner.recover();
 
       // Tiering: finish what a crash interrupted before any source writes.
@@ -230,12 +256,16 @@ export class Engine {
         new ControlServer(e.socket!, log.child("control")),
       );
       for (const [name, runner] of sinks) engine.sinks.set(name, runner);
-      engine.tiering = tiering;
+      observeEngine(metrics, { sinks, joiner, startedAt: engine.startedAt });
       engine.#routes();
       serveEngineInfo(engine.control, engine);
+      engine.dlq = dlq;
+      serveDlq(engine.control, dlq?.api);
+      engine.tiering = tiering;
       serveTierQueries(engine.control, config);
 
-      const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics };
+      const rejects = dlq ?? loggedRejects(log.child("dlq"), metrics);
+      const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics, dlq: rejects };
       for (const sourceConfig of config.sources) {
         const source: Source = sourceKinds[sourceConfig.type].create(
           sourceConfig.name,
@@ -249,6 +279,7 @@ export class Engine {
       opened.push({ close: () => void http.stop() });
       if (tiering) tiering.start(e.retention_interval);
       else retention.start(e.retention_interval);
+      dlq?.start();
       if (replicated) {
         engine.walGuard = new WalGuard(
           replicatedDatabases(e.data_dir, e.shard_count).flatMap((db, i) =>
@@ -256,6 +287,8 @@ export class Engine {
               ? [{ ...db, checkpoint: () => writer.checkpoint(i) }]
               : db.name === "meta"
               ? [{ ...db, checkpoint: () => checkpointPassive(meta.db) }]
+              : db.name === "dlq" && dlq
+              ? [{ ...db, checkpoint: () => checkpointPassive(dlq.store.db) }]
               : []
           ),
           config.replication.wal_max,
@@ -326,12 +359,14 @@ export class Engine {
     await this.tiering?.stop();
     await this.writer.flush();
     await this.joiner.stop();
+    await this.dlq?.stop();
     await Promise.allSettled(
       [...this.sinks.values()].map((s) => s.close({ abandonRetries: true })),
     );
     this.readers.close();
     await this.writer.close();
     this.walGuard?.stop();
+    this.dlq?.close();
     this.meta.close();
     // Last, so that Litestream ships everything committed above before it exits.
     await this.litestream?.stop();
@@ -403,7 +438,7 @@ function observeWriter(writer: Writer, metrics: Metrics): void {
   });
 }
 
-/** The failure path until a dead-letter queue exists: say what was lost, and why. */
+/** The failure path with `dlq.enabled: false`: say what was lost, and why. */
 function dropFailed(log: Logger) {
   return (_sink: string, results: readonly Result[], error: Error): Promise<void> => {
     log.error(`${results.length} result(s) not delivered after all retries: ${error.message}`);

@@ -176,8 +176,9 @@ Deno.test("sidecar: examples/run.sh restores, runs litejoin under litestream, an
     let text = "";
     const listening = Promise.withResolvers<string>();
     const pump = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        text += chunk;
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) {
+        text += decoder.decode(chunk, { stream: true });
         const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(text);
         if (match) listening.resolve(match[1]);
       }

@@ -1,27 +1,31 @@
 /**
- * Makes sure this machine has what the tests need, installing it when it can, before
- * `deno task test` runs them. Prints one line per missing piece it cannot install and
- * exits 1. Each need is one entry of NEEDS.
+ * Checks that the machine has what the test suite needs beyond Deno, and installs it
+ * with apt-get when running as root on Debian/Ubuntu. Otherwise prints one line naming
+ * what to install, and exits 1.
+ *
+ *   deno run -A tests/setup.ts
+ *
+ * Each requirement is one entry of NEEDS: add yours there.
  */
-import { createRequire } from "node:module";
 
 interface Need {
   /** What the tests use it for. */
-  what: string;
-  /** Resolves true when present. */
-  present(): Promise<boolean>;
-  /** Installs it; resolves true on success. */
-  install?(): Promise<boolean>;
-  /** What a person should do when it cannot be installed here. */
-  hint: string;
+  why: string;
+  /** Resolves true when it is present. */
+  present: () => Promise<boolean>;
+  /** Debian packages that provide it. */
+  apt: string[];
+  /** Handy but not needed: installed when possible, never a reason to fail. */
+  optional?: boolean;
 }
 
-const root = new URL("..", import.meta.url).pathname;
+function exists(path: string): Promise<boolean> {
+  return Deno.stat(path).then(() => true, () => false);
+}
 
-async function succeeds(command: string, args: string[], cwd = root): Promise<boolean> {
+async function succeeds(command: string, args: string[] = []): Promise<boolean> {
   try {
-    const out = await new Deno.Command(command, { args, cwd, stdout: "null", stderr: "null" })
-      .output();
+    const out = await new Deno.Command(command, { args, stdout: "null", stderr: "null" }).output();
     return out.success;
   } catch {
     return false;
@@ -30,34 +34,72 @@ async function succeeds(command: string, args: string[], cwd = root): Promise<bo
 
 const NEEDS: Need[] = [
   {
-    what: "node (runs s3rver, the local S3 for the tiering tests)",
-    present: () => succeeds("node", ["--openssl-legacy-provider", "-e", "0"]),
-    hint: "install Node.js 18 or later (https://nodejs.org), e.g. apt-get install nodejs",
+    why: "the browser tests (tests/browser_test.ts) drive Debian's chromium with playwright-core",
+    present: () => exists(Deno.env.get("LITEJOIN_CHROMIUM") ?? "/usr/bin/chromium"),
+    apt: ["chromium", "fonts-dejavu-core"],
   },
   {
-    what: "s3rver in node_modules (the local S3 for the tiering tests)",
-    present: () => {
-      try {
-        createRequire(`${root}tests/`).resolve("s3rver/bin/s3rver.js");
-        return Promise.resolve(true);
-      } catch {
-        return Promise.resolve(false);
-      }
-    },
-    install: () => succeeds(Deno.execPath(), ["install"]),
-    hint:
-      "run `deno install` in the repository (deno.json maps s3rver); if node_modules is damaged, delete it first",
+    why: "the mock Kafka broker (tests/kafka/mock_broker.c) is compiled with a C compiler",
+    present: () => succeeds("cc", ["--version"]),
+    apt: ["gcc", "libc6-dev"],
+  },
+  {
+    why: "the mock Kafka broker links librdkafka, found with pkg-config",
+    present: () => succeeds("pkg-config", ["--exists", "rdkafka"]),
+    apt: ["pkg-config", "librdkafka-dev"],
+  },
+  {
+    why:
+      "s3rver, the local S3 of the tiering tests, runs under Node with --openssl-legacy-provider",
+    present: () => succeeds("node", ["--openssl-legacy-provider", "-e", "0"]),
+    apt: ["nodejs"],
+  },
+  {
+    why: "kcat, to look at the mock broker's topics by hand",
+    present: () => succeeds("kcat", ["-V"]),
+    apt: ["kcat"],
+    optional: true,
   },
 ];
 
-let missing = 0;
-for (const need of NEEDS) {
-  if (await need.present()) continue;
-  if (need.install && (await need.install()) && (await need.present())) {
-    console.error(`setup: installed ${need.what}`);
-    continue;
-  }
-  console.error(`setup: missing ${need.what}: ${need.hint}`);
-  missing++;
+const missing: Need[] = [];
+for (const need of NEEDS) if (!(await need.present())) missing.push(need);
+if (missing.length === 0) Deno.exit(0);
+
+const packages = [...new Set(missing.flatMap((n) => n.apt))];
+const isRoot = Deno.uid?.() === 0;
+const hasApt = await succeeds("apt-get", ["--version"]);
+if (!isRoot || !hasApt) {
+  if (missing.every((n) => n.optional)) Deno.exit(0);
+  console.error(
+    `tests/setup.ts: the tests need ${packages.join(" ")} (${
+      missing.map((n) => n.why).join("; ")
+    }); ` +
+      `install them, e.g. sudo apt-get install -y ${packages.join(" ")}`,
+  );
+  Deno.exit(1);
 }
-if (missing) Deno.exit(1);
+
+console.error(`tests/setup.ts: installing ${packages.join(" ")} with apt-get`);
+const env = { DEBIAN_FRONTEND: "noninteractive" };
+for (
+  const args of [["update", "-q"], ["install", "-y", "-q", ...packages]]
+) {
+  const status = await new Deno.Command("apt-get", {
+    args,
+    env,
+    stdout: "inherit",
+    stderr: "inherit",
+  })
+    .spawn().status;
+  if (!status.success) {
+    console.error(`tests/setup.ts: apt-get ${args[0]} failed (exit ${status.code})`);
+    Deno.exit(1);
+  }
+}
+for (const need of missing) {
+  if (!need.optional && !(await need.present())) {
+    console.error(`tests/setup.ts: still missing after apt-get: ${need.why}`);
+    Deno.exit(1);
+  }
+}

@@ -114,6 +114,25 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
     paths.set(source.path, `source ${source.name}`);
   });
 
+  // SSE sinks serve <path> and <path>/snapshot on the same listener.
+  for (const reserved of ["/healthz", "/metrics"]) paths.set(reserved, "the engine");
+  parsed.sinks.forEach((sink, i) => {
+    if (sink.type !== "sse") return;
+    for (const path of [sink.path, `${sink.path}/snapshot`]) {
+      const owner = paths.get(path);
+      if (owner) report(["sinks", i, "path"], `${path} is already served by ${owner}`);
+      paths.set(path, `sink ${sink.name}`);
+    }
+  });
+  parsed.http.static.forEach((files, i) => {
+    const dir = resolvePath({ file }, files.dir);
+    let isDir = false;
+    try {
+      isDir = Deno.statSync(dir).isDirectory;
+    } catch { /* reported below */ }
+    if (!isDir) report(["http", "static", i, "dir"], `${dir} is not a directory`);
+  });
+
   const sinkNames = parsed.sinks.map((s) => s.name);
   const feeders = new Map<string, string[]>();
   const joinSql = new Map<string, Analysis>();
@@ -167,6 +186,14 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
       );
     }
   });
+
+  if (parsed.dlq.backoff.max < parsed.dlq.backoff.initial) {
+    const set = doc.hasIn(["dlq", "backoff", "max"]) ? "max" : "initial";
+    report(
+      ["dlq", "backoff", set],
+      "dlq.backoff.max is shorter than dlq.backoff.initial; raise max or lower initial",
+    );
+  }
 
   if (parsed.replication.enabled && !parsed.replication.replica_url) {
     report(

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError, parseConfig } from "./load.ts";
 import { parseDuration, parseListen, parseSize } from "./units.ts";
+import { sourceKinds } from "../sources/registry.ts";
 
 const problems = (text: string, env: Record<string, string> = {}): string[] => {
   try {
@@ -61,7 +62,9 @@ sources:
     "litejoin.yaml:3:16: engine.shard_count: must be at most 10, found 40",
     'litejoin.yaml:4:3: engine.flush_intervl: unknown field (did you mean "flush_interval"?)',
     'litejoin.yaml:5:14: engine.retention: "soon" is not a duration (write e.g. 250ms, 10s, 5m, 24h, 7d)',
-    'litejoin.yaml:8:11: sources[0].type: "htp" is not one of http, generate, api (did you mean "http"?)',
+    `litejoin.yaml:8:11: sources[0].type: "htp" is not one of ${
+      Object.keys(sourceKinds).join(", ")
+    } (did you mean "http"?)`,
   ]);
 });
 

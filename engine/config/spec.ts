@@ -17,8 +17,11 @@ import { duration, listen } from "./units.ts";
 import { MAX_SHARDS } from "../store/reader_db.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { sinkKinds } from "../sinks/registry.ts";
+import { spec as dlqSpec } from "../dlq/dlq.ts";
 import { tieringSpec } from "../tiers/spec.ts";
 import { replicationSpec } from "../replication/litestream_config.ts";
+import { corsSpec } from "../http/cors.ts";
+import { staticSpec } from "../http/static.ts";
 
 type Specs<K extends Record<string, { spec: unknown }>> = { [N in keyof K]: K[N]["spec"] };
 const specsOf = <K extends Record<string, { spec: unknown }>>(kinds: K) =>
@@ -60,6 +63,10 @@ export const httpSpec = object({
   listen: listen().default({ hostname: "127.0.0.1", port: 8080 }).describe(
     "Address of the HTTP listener (sources, SSE, /healthz, /metrics). Port 0 picks a free port.",
   ),
+  cors: corsSpec.describe("Cross-origin access for browser pages served elsewhere."),
+  static: list(staticSpec).default([]).describe(
+    "Directories of static files served on the listener, e.g. a dashboard page.",
+  ),
 });
 
 export const logSpec = object({
@@ -92,6 +99,9 @@ export const configSpec = object({
   sources: list(sourceSpec).default([]),
   joins: list(joinSpec).default([]),
   sinks: list(sinkSpec).default([]),
+  dlq: dlqSpec.describe(
+    "The dead-letter queue: failed deliveries kept in data_dir/dlq.db and retried.",
+  ),
   tiering: tieringSpec,
   replication: replicationSpec,
 });

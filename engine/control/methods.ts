@@ -3,20 +3,25 @@ import type { Engine } from "../engine.ts";
 import { VERSION } from "../version.ts";
 import type { ControlServer } from "./server.ts";
 
-const SECRET = /token|secret|password|authorization|credential|api[_-]?key/i;
+const SECRET = /token|secret|password|passphrase|private|authorization|credential|api[_-]?key/i;
 
-/** A copy of `value` with the values of secret-looking fields replaced. */
-export function redact(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redact);
-  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [k, redact(v)]));
+/**
+ * A copy of `value` with secret-looking values replaced: fields whose name says so,
+ * and every string inside a TLS (`ssl`) block, which holds keys and certificates.
+ */
+export function redact(value: unknown, inSecret = false): unknown {
+  if (Array.isArray(value)) return value.map((v) => redact(v, inSecret));
+  if (value instanceof Map) {
+    return Object.fromEntries([...value].map(([k, v]) => [k, redact(v, inSecret)]));
+  }
   if (value && typeof value === "object") {
     return Object.fromEntries(
       Object.entries(value).map((
         [k, v],
-      ) => [k, SECRET.test(k) && typeof v === "string" ? "<redacted>" : redact(v)]),
+      ) => [k, redact(v, inSecret || SECRET.test(k) || k === "ssl")]),
     );
   }
-  return value;
+  return inSecret && typeof value === "string" ? "<redacted>" : value;
 }
 
 export function serveEngineInfo(control: ControlServer, engine: Engine): void {

@@ -128,3 +128,32 @@ sources:
     await t.stop();
   }
 });
+
+Deno.test("config redaction hides tokens, passwords and everything in TLS blocks, and keeps the rest", async () => {
+  const { redact } = await import("./methods.ts");
+  assert.deepEqual(
+    redact({
+      sources: [{
+        key: "id",
+        auth_token: "t",
+        sasl: { mechanism: "plain", username: "u", password: "p" },
+      }],
+      ssl: { ca: "-----BEGIN", key: "-----BEGIN", passphrase: "x", rejectUnauthorized: true },
+      headers: { Authorization: "Bearer x", "X-Trace": "on" },
+    }),
+    {
+      sources: [{
+        key: "id",
+        auth_token: "<redacted>",
+        sasl: { mechanism: "plain", username: "u", password: "<redacted>" },
+      }],
+      ssl: {
+        ca: "<redacted>",
+        key: "<redacted>",
+        passphrase: "<redacted>",
+        rejectUnauthorized: true,
+      },
+      headers: { Authorization: "<redacted>", "X-Trace": "on" },
+    },
+  );
+});

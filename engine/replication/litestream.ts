@@ -267,8 +267,9 @@ export class LitestreamProcess {
 
   async #follow(stream: ReadableStream<Uint8Array>): Promise<void> {
     let rest = "";
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      rest += text;
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      rest += decoder.decode(chunk, { stream: true });
       let newline;
       while ((newline = rest.indexOf("\n")) >= 0) {
         this.#line(rest.slice(0, newline));

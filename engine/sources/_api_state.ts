@@ -1,6 +1,8 @@
 /**
  * What an API source has seen, in `meta.db`: per key, the hash and JSON of the item
- * last emitted (table `api_items`), and the watermark (`state` scope `source:<name>`).
+ * last emitted (table `api_items`), the watermark (`state` scope `source:<name>`), and
+ * the hashes of items already handed to the dead-letter queue (table `api_rejected`),
+ * so that an item refused on every poll is queued once.
  * Both change only in `commit`, called after the writer has committed the messages.
  */
 import type { StatementSync } from "node:sqlite";
@@ -28,6 +30,8 @@ export class ApiState {
   readonly #remove: StatementSync;
   readonly #all: StatementSync;
   readonly #count: StatementSync;
+  readonly #rejected: StatementSync;
+  readonly #reject: StatementSync;
   readonly #scope: string;
 
   constructor(readonly meta: Meta, readonly source: string) {
@@ -51,6 +55,16 @@ export class ApiState {
     this.#remove = meta.db.prepare("DELETE FROM api_items WHERE source = ? AND key = ?");
     this.#all = meta.db.prepare("SELECT key FROM api_items WHERE source = ?");
     this.#count = meta.db.prepare("SELECT count(*) AS n FROM api_items WHERE source = ?");
+    meta.db.exec(`
+      CREATE TABLE IF NOT EXISTS api_rejected (
+        source TEXT NOT NULL,
+        hash INTEGER NOT NULL,
+        PRIMARY KEY (source, hash)
+      ) WITHOUT ROWID;`);
+    this.#rejected = meta.db.prepare("SELECT 1 FROM api_rejected WHERE source = ? AND hash = ?");
+    this.#reject = meta.db.prepare(
+      "INSERT OR IGNORE INTO api_rejected (source, hash) VALUES (?, ?)",
+    );
     this.#scope = `source:${source}`;
   }
 
@@ -81,6 +95,16 @@ export class ApiState {
 
   count(): number {
     return Number(this.#count.get(this.source)?.n ?? 0);
+  }
+
+  /** Whether an item with this hash was already handed to the dead-letter queue. */
+  wasRejected(hash: number): boolean {
+    return this.#rejected.get(this.source, hash) !== undefined;
+  }
+
+  /** Records that an item was handed to the dead-letter queue (after it was kept there). */
+  rejected(hash: number): void {
+    this.#reject.run(this.source, hash);
   }
 
   /** The watermark recorded by the last committed poll, or undefined before the first. */

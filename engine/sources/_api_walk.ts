@@ -31,12 +31,26 @@ export interface FoundChange {
   known: KnownItem | null;
 }
 
+/** An item the source could not store, and why. */
+export interface SkippedItem {
+  item: unknown;
+  reason: string;
+  url: string;
+  index: number;
+}
+
+/** Skipped items kept per poll; the count goes on beyond it. */
+export const MAX_KEPT_SKIPPED = 1000;
+
 export interface Walk {
   changes: Map<string, FoundChange>;
   pages: number;
   items: number;
-  /** Items skipped because they are not objects or have no key; the first one described. */
-  skipped: { count: number; first?: string };
+  /**
+   * Items skipped because they are not objects or have no key; the first one described,
+   * and up to `MAX_KEPT_SKIPPED` of them kept for the dead-letter queue.
+   */
+  skipped: { count: number; first?: string; items: SkippedItem[] };
   /** True when max_pages stopped the walk before the last page. */
   truncated: boolean;
   /** The highest watermark value seen, or the one sent when no item had a higher one. */
@@ -54,7 +68,7 @@ export async function walk(opts: WalkOptions, state: ApiState): Promise<Walk> {
     changes: new Map(),
     pages: 0,
     items: 0,
-    skipped: { count: 0 },
+    skipped: { count: 0, items: [] },
     truncated: false,
     watermark: state.watermark() ?? opts.watermark?.initial,
     retries: { count: 0 },
@@ -89,18 +103,20 @@ export async function walk(opts: WalkOptions, state: ApiState): Promise<Walk> {
     const list = itemList(response.body, opts.items, where);
     const keyed: [string, Record<string, unknown>][] = [];
     list.forEach((item, index) => {
-      if (item === null || typeof item !== "object" || Array.isArray(item)) {
+      const skip = (reason: string) => {
         result.skipped.count++;
-        result.skipped.first ??= `item ${index} on ${where} is not a JSON object`;
-        return;
+        result.skipped.first ??= `item ${index} on ${where} ${reason}`;
+        if (result.skipped.items.length < MAX_KEPT_SKIPPED) {
+          result.skipped.items.push({ item, reason, url: where, index });
+        }
+      };
+      if (item === null || typeof item !== "object" || Array.isArray(item)) {
+        return skip("is not a JSON object");
       }
       const payload = item as Record<string, unknown>;
       const key = keyOf(getPath(payload, opts.key));
       if (key === undefined) {
-        result.skipped.count++;
-        result.skipped.first ??=
-          `item ${index} on ${where} has no key at "${opts.key}" (a non-empty string or number)`;
-        return;
+        return skip(`has no key at "${opts.key}" (a non-empty string or number)`);
       }
       keyed.push([key, payload]);
     });

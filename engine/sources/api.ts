@@ -27,6 +27,8 @@ import { ApiError, type ErrorReason, type RequestOptions } from "./_api_request.
 import { ApiState, type StateChange } from "./_api_state.ts";
 import { type FoundChange, type Walk, walk } from "./_api_walk.ts";
 import { paginationSpec } from "./_pagination.ts";
+import { canonicalJson } from "./_diff.ts";
+import { hashString } from "../joins/emitted.ts";
 import { TokenBucket } from "./_rate_limit.ts";
 
 export const spec = object({
@@ -204,6 +206,7 @@ export class ApiSource implements Source {
       outcome.pages = found.pages;
       this.#report(found);
       await this.#commit(found, outcome);
+      await this.#reject(found);
     } catch (error) {
       if (this.#abort.signal.aborted) return { ...outcome, error: "stopped" };
       const e = error instanceof ApiError
@@ -313,6 +316,24 @@ export class ApiSource implements Source {
       }
       this.#keys += counts.insert - counts.delete;
       this.#metrics.messages.inc(messages.length);
+    }
+  }
+
+  /**
+   * Hands refused items to the dead-letter queue, each distinct item once: the same
+   * item comes back on every poll until the API fixes it.
+   */
+  async #reject(found: Walk): Promise<void> {
+    for (const { item, reason, url, index } of found.skipped.items) {
+      const hash = hashString(canonicalJson(item));
+      if (this.#state.wasRejected(hash)) continue;
+      await this.ctx.dlq?.reject({
+        source: this.name,
+        reason,
+        raw: JSON.stringify(item),
+        detail: { url, index },
+      });
+      this.#state.rejected(hash);
     }
   }
 

@@ -14,11 +14,14 @@ import { type Message, systemClock } from "../types.ts";
 import { type ApiServer, startApiServer, users } from "../../tests/_api_server.ts";
 import { queryFile } from "../../tests/_helpers.ts";
 import { ApiSource, type ApiSourceConfig } from "./api.ts";
+import type { RejectedInput } from "../dlq/entry.ts";
 
 interface Harness {
   source: ApiSource;
   /** Every message committed, in commit order. */
   messages: Message[];
+  /** What the source handed to the dead-letter queue. */
+  rejected: RejectedInput[];
   lines: string[];
   metrics: Metrics;
   dataDir: string;
@@ -50,13 +53,16 @@ async function harness(
   const log = createLogger({ level: "info", write: (l) => lines.push(l) }).child("source.users");
   const metrics = new Metrics();
   const http = new HttpServer(log);
+  const rejected: RejectedInput[] = [];
+  const dlq = { reject: (input: RejectedInput) => Promise.resolve(void rejected.push(input)) };
   const source = new ApiSource(
     "users",
     config,
-    { writer, http, meta, clock: systemClock, log, metrics },
+    { writer, http, meta, clock: systemClock, log, metrics, dlq },
   );
   return {
     source,
+    rejected,
     messages,
     lines,
     metrics,
@@ -451,6 +457,28 @@ Deno.test("api source skips items without a key, counts them, and then deletes n
         ["u3", "delete"],
         ["u4", "delete"],
       ]);
+    } finally {
+      await h.close();
+    }
+  }));
+
+Deno.test("api source hands each distinct refused item to the dead-letter queue once", () =>
+  withServer(users(2), async (api) => {
+    const h = await harness(`url: "${api.url}/link", pagination: { type: link }`);
+    try {
+      api.set([...users(2), { name: "no id" }, 7 as never]);
+      await h.source.poll();
+      await h.source.poll(); // the same items again: not queued again
+      assert.deepEqual(h.rejected.map((r) => [r.raw, r.reason, r.detail?.index]), [
+        ['{"name":"no id"}', 'has no key at "id" (a non-empty string or number)', 2],
+        ["7", "is not a JSON object", 3],
+      ]);
+      assert.equal(h.rejected[0].source, "users");
+      assert.match(String(h.rejected[0].detail?.url), new RegExp(`^GET ${api.url}/link`));
+      api.set([...users(2), { name: "no id", fixed: false }]); // changed: a new refusal
+      await h.source.poll();
+      assert.equal(h.rejected.length, 3);
+      assert.equal(h.rejected[2].raw, '{"name":"no id","fixed":false}');
     } finally {
       await h.close();
     }
