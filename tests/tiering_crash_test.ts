@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { DatabaseSync } from "node:sqlite";
 import { parseConfig } from "../engine/mod.ts";
 import { queryTiers } from "../engine/tiers/query.ts";
-import { topicKeys, waitFor } from "./_helpers.ts";
+import { CLI, topicKeys, waitFor } from "./_helpers.ts";
 import { spawnEngine } from "./_process.ts";
 import { type LocalS3, startS3 } from "./_s3.ts";
 
@@ -87,9 +87,9 @@ const TORN: Record<string, (state: Torn) => void> = {
     assert.ok((s.tiers.hot ?? 0) < s.acked, "some rows already deleted from the shards");
   },
   "upload.part": (s) => {
-    assert.ok(s.biggest > 5 * 1024 * 1024, "a file big enough for parts");
-    assert.equal(s.tiers.cold ?? 0, 0);
-    assert.equal(s.catalog, 0);
+    // a smaller file of another partition may have gone cold in one PUT before
+    assert.ok(s.biggest > 5 * 1024 * 1024, "the file being sent in parts is still warm");
+    assert.ok((s.tiers.cold ?? 0) < s.acked);
   },
   "upload.put": (s) => {
     assert.equal(s.tiers.cold, s.acked);
@@ -148,14 +148,17 @@ async function crashAt(s3: LocalS3, point: string, rows: number, big = false) {
 
   // Crash: with a 1s retention the rows move as soon as their 5s partition is over.
   await Deno.writeTextFile(`${dir}/litejoin.yaml`, yaml);
-  const doomed = await spawnEngine(dir, { ...s3.env, LITEJOIN_CRASH_AT: point });
-  const status = await Promise.race([
-    doomed.exited,
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`no crash at ${point}:\n${doomed.log()}`)), 60_000)
-    ),
-  ]);
-  assert.equal(status.signal, "SIGKILL", doomed.log());
+  // (It may die before it even listens: tiering runs as soon as the engine starts.)
+  const doomed = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "run", "-c", `${dir}/litejoin.yaml`],
+    env: { ...s3.env, LITEJOIN_CRASH_AT: point },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => doomed.kill("SIGTERM"), 60_000);
+  const { signal, stderr } = await doomed.output();
+  clearTimeout(timer);
+  assert.equal(signal, "SIGKILL", `no crash at ${point}: ${new TextDecoder().decode(stderr)}`);
 
   // Killed mid-way: a row may be in two tiers until recovery runs, but never in none.
   const torn = await stored(dir, yaml);
