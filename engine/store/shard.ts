@@ -154,6 +154,23 @@ export class Shard {
     return removed;
   }
 
+  /**
+   * Adds tombstones carried over from another shard layout (`litejoin reshard`), in
+   * order, each with the next seq of this shard, in one transaction.
+   */
+  carryTombstones(tombstones: readonly { topic: string; key: string; timestamp: number }[]): void {
+    this.db.exec(tombstoneDdl());
+    const insert = this.db.prepare(
+      `INSERT OR REPLACE INTO ${TOMBSTONES} (topic, key, timestamp, _seq) VALUES (?, ?, ?, ?)`,
+    );
+    let seq = this.#seq;
+    transaction(this.db, () => {
+      for (const t of tombstones) insert.run(t.topic, t.key, t.timestamp, ++seq);
+      this.#saveSeq.run(seq);
+    });
+    this.#seq = seq;
+  }
+
   /** Checkpoints the WAL without blocking readers or the next commit. */
   checkpoint(): void {
     checkpointPassive(this.db);
