@@ -39,12 +39,16 @@ import { Cors } from "./http/cors.ts";
 import { staticFiles } from "./http/static.ts";
 import { carrySseSets } from "./sinks/sse_carry.ts";
 import { observeEngine } from "./observe.ts";
+import { systemTimers, type Timers } from "./windows/timers.ts";
+import { Windower } from "./windows/windower.ts";
 import { Tiering } from "./tiers/tiering.ts";
 import type { Progress } from "./tiers/progress.ts";
 import { serveTierQueries } from "./tiers/control.ts";
 
 export interface EngineOptions {
   clock?: Clock;
+  /** Timers on the same time as `clock` (windows close on them). */
+  timers?: Timers;
   log?: Logger;
   /** Where long tiering runs show their progress (a terminal's status line). */
   progress?: Progress;
@@ -67,6 +71,7 @@ export class Engine {
   readonly sources: Source[] = [];
   /** The dead-letter queue; undefined with `dlq.enabled: false`. */
   dlq: Dlq | undefined;
+  windower: Windower | undefined;
   readonly startedAt: number;
   /** The Litestream child, in embedded replication mode. */
   litestream: LitestreamProcess | undefined;
@@ -232,6 +237,20 @@ export class Engine {
         await tiering.recover();
       }
 
+      // Windows: closed on the clock, delivered through the sinks, progress in meta.db.
+      const windower = Windower.fromConfig(config, sinks, {
+        readers,
+        writer,
+        meta,
+        clock,
+        timers: opts.timers ?? systemTimers,
+        log: log.child("windows"),
+        metrics,
+      });
+      writer.onCommit((batch) => windower.onCommit(batch));
+      opened.push({ close: () => void windower.stop() });
+      await windower.start();
+
       const retentionLog = log.child("retention");
       const retention = new Retention(
         writer,
@@ -257,6 +276,7 @@ export class Engine {
       );
       for (const [name, runner] of sinks) engine.sinks.set(name, runner);
       observeEngine(metrics, { sinks, joiner, startedAt: engine.startedAt });
+      engine.windower = windower;
       engine.#routes();
       serveEngineInfo(engine.control, engine);
       engine.dlq = dlq;
@@ -359,6 +379,7 @@ export class Engine {
     await this.tiering?.stop();
     await this.writer.flush();
     await this.joiner.stop();
+    await this.windower?.stop();
     await this.dlq?.stop();
     await Promise.allSettled(
       [...this.sinks.values()].map((s) => s.close({ abandonRetries: true })),

@@ -9,6 +9,7 @@ import { closest } from "./_suggest.ts";
 import { configSpec, type ParsedConfig } from "./spec.ts";
 import { type Analysis, analyzeSql, SqlProblem } from "../joins/analyze.ts";
 import { sourceKinds } from "../sources/registry.ts";
+import { checkWindows, type WindowSql } from "../windows/check.ts";
 import { type TierPaths, tierPaths } from "../tiers/spec.ts";
 
 export interface Config extends ParsedConfig {
@@ -18,6 +19,8 @@ export interface Config extends ParsedConfig {
   topicNames: string[];
   /** What SQLite says about each join's SQL, by join name. */
   joinSql: Map<string, Analysis>;
+  /** What SQLite says about each window's SQL, and the topic that opens its windows. */
+  windowSql: Map<string, WindowSql>;
   /** The warm and cache directories of `tiering`, absolute. */
   tierPaths: TierPaths;
 }
@@ -175,6 +178,8 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
     }
   });
 
+  const windowSql = checkWindows(parsed, topicNames, feeders, report);
+
   parsed.sinks.forEach((sink, i) => {
     const fed = feeders.get(sink.name) ?? [];
     if (sink.type === "sqlite" && sink.table && fed.length > 1) {
@@ -215,6 +220,7 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
     file,
     topicNames,
     joinSql,
+    windowSql,
     tierPaths: tierPaths(parsed.tiering, base, dataDir),
   };
 }

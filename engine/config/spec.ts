@@ -22,6 +22,7 @@ import { tieringSpec } from "../tiers/spec.ts";
 import { replicationSpec } from "../replication/litestream_config.ts";
 import { corsSpec } from "../http/cors.ts";
 import { staticSpec } from "../http/static.ts";
+import { windowSpec } from "../windows/config.ts";
 
 type Specs<K extends Record<string, { spec: unknown }>> = { [N in keyof K]: K[N]["spec"] };
 const specsOf = <K extends Record<string, { spec: unknown }>>(kinds: K) =>
@@ -98,6 +99,7 @@ export const configSpec = object({
   ),
   sources: list(sourceSpec).default([]),
   joins: list(joinSpec).default([]),
+  windows: list(windowSpec).default([]),
   sinks: list(sinkSpec).default([]),
   dlq: dlqSpec.describe(
     "The dead-letter queue: failed deliveries kept in data_dir/dlq.db and retried.",
@@ -109,4 +111,5 @@ export const configSpec = object({
 export type SourceConfig = Infer<typeof sourceSpec>;
 export type SinkConfig = Infer<typeof sinkSpec>;
 export type JoinConfig = Infer<typeof joinSpec>;
+export type { WindowConfig } from "../windows/config.ts";
 export type ParsedConfig = Infer<typeof configSpec>;

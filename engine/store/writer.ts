@@ -66,6 +66,8 @@ class ShardThread {
   #nextId = 1;
   seq = 0;
   pending: PendingBatch | undefined;
+  /** The batch being committed now. */
+  inflight: PendingBatch | undefined;
   committing = false;
   timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -191,6 +193,7 @@ export class Writer {
     clearTimeout(thread.timer);
     thread.pending = undefined;
     thread.committing = true;
+    thread.inflight = batch;
     const rows: Row[] = batch.messages.map((m) => [
       m.topic,
       m.key,
@@ -225,6 +228,7 @@ export class Writer {
       },
     ).finally(() => {
       thread.committing = false;
+      thread.inflight = undefined;
       if (thread.pending) {
         if (thread.pending.messages.length >= this.options.batchSize) this.#commit(thread);
         else setImmediate(() => this.#commit(thread));
@@ -300,6 +304,20 @@ export class Writer {
       await new Promise((resolve) => setTimeout(resolve, 1));
       return this.flush();
     }
+  }
+
+  /**
+   * Resolves once every message queued before the call is committed (or its commit
+   * failed) and commit listeners have seen it. Unlike `flush`, it does not wait for
+   * messages queued later, so it returns promptly under sustained load.
+   */
+  barrier(): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const thread of this.#threads) {
+      if (thread.inflight) waits.push(thread.inflight.done.promise);
+      if (thread.pending) waits.push(thread.pending.done.promise);
+    }
+    return Promise.allSettled(waits).then(() => {});
   }
 
   /** Commits what is queued, refuses further writes, and closes the shards. */
