@@ -1,5 +1,5 @@
 /** The `litejoin` command. */
-import { Command, CommanderError } from "@commander-js/extra-typings";
+import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { VERSION } from "../engine/version.ts";
 import { EXIT } from "./exit.ts";
 import { run } from "./run.ts";
@@ -8,6 +8,8 @@ import { dlqCommand } from "./dlq.ts";
 import { reshardCommand } from "./reshard.ts";
 import { replicationConfig, replicationMode } from "./replication.ts";
 import { healthcheck } from "./healthcheck.ts";
+import { query } from "./query.ts";
+import { TIERS } from "../engine/tiers/query.ts";
 
 export function program(): Command {
   const cli = new Command("litejoin")
@@ -55,6 +57,21 @@ export function program(): Command {
     .description("print off, sidecar or embedded (for start-up scripts)")
     .option("-c, --config <file>", "config file", "litejoin.yaml")
     .action((opts) => replicationMode(opts));
+
+  cli.command("query")
+    .description(
+      "answer one SELECT, written as for the hot tier, from the hot, warm and cold tiers",
+    )
+    .argument("<sql>", 'one SELECT, e.g. "SELECT count(*) FROM orders"')
+    .option("-c, --config <file>", "config file", "litejoin.yaml")
+    .addOption(
+      new Option("--tier <tier>", "which tiers to read").choices(TIERS).default("all" as const),
+    )
+    .option("--history", "every stored version, with the tier that holds it (_tier)")
+    .addOption(new Option("--json", "print a JSON array of row objects").conflicts("csv"))
+    .option("--csv", "print CSV with a header line")
+    .option("--max-rows <n>", "print at most this many rows (0: all)", "10000")
+    .action((sql, opts) => query(sql, opts));
 
   return cli as unknown as Command;
 }

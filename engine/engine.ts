@@ -41,12 +41,17 @@ import { carrySseSets } from "./sinks/sse_carry.ts";
 import { observeEngine } from "./observe.ts";
 import { systemTimers, type Timers } from "./windows/timers.ts";
 import { Windower } from "./windows/windower.ts";
+import { Tiering } from "./tiers/tiering.ts";
+import type { Progress } from "./tiers/progress.ts";
+import { serveTierQueries } from "./tiers/control.ts";
 
 export interface EngineOptions {
   clock?: Clock;
   /** Timers on the same time as `clock` (windows close on them). */
   timers?: Timers;
   log?: Logger;
+  /** Where long tiering runs show their progress (a terminal's status line). */
+  progress?: Progress;
 }
 
 /** The data directory is in use by another engine. */
@@ -71,6 +76,8 @@ export class Engine {
   /** The Litestream child, in embedded replication mode. */
   litestream: LitestreamProcess | undefined;
   walGuard: WalGuard | undefined;
+  /** Hot to warm to cold, when `tiering.enabled`. */
+  tiering: Tiering | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(
@@ -124,6 +131,7 @@ export class Engine {
         batchSize: e.batch_size,
         maxBacklog: e.max_backlog,
         walAutocheckpoint,
+        tombstones: config.tiering.enabled,
       });
       opened.push({ close: () => void writer.close() });
       log.child("store").info(
@@ -211,6 +219,24 @@ export class Engine {
       await carrySseSets(config, sinks, readers, clock);
       await joiner.recover();
 
+      // Tiering: finish what a crash interrupted before any source writes.
+      const tiering = config.tiering.enabled
+        ? await Tiering.open({
+          config,
+          writer,
+          meta,
+          clock,
+          log: log.child("tiering"),
+          metrics,
+          progress: opts.progress,
+          retentionOf: (topic) => topicRetention(config, topic),
+        })
+        : undefined;
+      if (tiering) {
+        opened.push({ close: () => void tiering.stop() });
+        await tiering.recover();
+      }
+
       // Windows: closed on the clock, delivered through the sinks, progress in meta.db.
       const windower = Windower.fromConfig(config, sinks, {
         readers,
@@ -255,6 +281,8 @@ export class Engine {
       serveEngineInfo(engine.control, engine);
       engine.dlq = dlq;
       serveDlq(engine.control, dlq?.api);
+      engine.tiering = tiering;
+      serveTierQueries(engine.control, config);
 
       const rejects = dlq ?? loggedRejects(log.child("dlq"), metrics);
       const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics, dlq: rejects };
@@ -269,7 +297,8 @@ export class Engine {
       }
       const address = await http.start(config.http.listen);
       opened.push({ close: () => void http.stop() });
-      retention.start(e.retention_interval);
+      if (tiering) tiering.start(e.retention_interval);
+      else retention.start(e.retention_interval);
       dlq?.start();
       if (replicated) {
         engine.walGuard = new WalGuard(
@@ -347,6 +376,7 @@ export class Engine {
     await Promise.allSettled(this.sources.map((s) => s.stop()));
     await this.http.stop();
     await this.retention.stop();
+    await this.tiering?.stop();
     await this.writer.flush();
     await this.joiner.stop();
     await this.windower?.stop();

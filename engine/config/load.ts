@@ -10,6 +10,7 @@ import { configSpec, type ParsedConfig } from "./spec.ts";
 import { type Analysis, analyzeSql, SqlProblem } from "../joins/analyze.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { checkWindows, type WindowSql } from "../windows/check.ts";
+import { type TierPaths, tierPaths } from "../tiers/spec.ts";
 
 export interface Config extends ParsedConfig {
   /** The config file as given. */
@@ -20,6 +21,8 @@ export interface Config extends ParsedConfig {
   joinSql: Map<string, Analysis>;
   /** What SQLite says about each window's SQL, and the topic that opens its windows. */
   windowSql: Map<string, WindowSql>;
+  /** The warm and cache directories of `tiering`, absolute. */
+  tierPaths: TierPaths;
 }
 
 /** A configuration that cannot be used; `lines` holds one `file:line:col: path: message` each. */
@@ -218,6 +221,7 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
     topicNames,
     joinSql,
     windowSql,
+    tierPaths: tierPaths(parsed.tiering, base, dataDir),
   };
 }
 

@@ -18,6 +18,7 @@ import { MAX_SHARDS } from "../store/reader_db.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { sinkKinds } from "../sinks/registry.ts";
 import { spec as dlqSpec } from "../dlq/dlq.ts";
+import { tieringSpec } from "../tiers/spec.ts";
 import { replicationSpec } from "../replication/litestream_config.ts";
 import { corsSpec } from "../http/cors.ts";
 import { staticSpec } from "../http/static.ts";
@@ -103,6 +104,7 @@ export const configSpec = object({
   dlq: dlqSpec.describe(
     "The dead-letter queue: failed deliveries kept in data_dir/dlq.db and retried.",
   ),
+  tiering: tieringSpec,
   replication: replicationSpec,
 });
 

@@ -22,6 +22,25 @@ export type Row = [
 interface TopicStatements {
   upsert: StatementSync;
   remove: StatementSync;
+  evict: StatementSync;
+}
+
+/**
+ * With tiering, a delete leaves a tombstone `(topic, key, timestamp, _seq)` so that older
+ * versions of the key in the warm and cold tiers are known to be deleted. Tombstones
+ * move down the tiers like rows.
+ */
+export const TOMBSTONES = "_litejoin_tombstones";
+
+/**
+ * Versions of rows, column by column: a version is a key with the `_seq` the shard gave
+ * it and its timestamp (the timestamp keeps a version's identity even if `litejoin
+ * reshard` renumbers `_seq`).
+ */
+export interface Versions {
+  keys: string[];
+  seqs: number[];
+  timestamps: number[];
 }
 
 /**
@@ -33,12 +52,14 @@ export class Shard {
   #seq: number;
   readonly #topics = new Map<string, TopicStatements>();
   readonly #saveSeq: StatementSync;
+  readonly #tombstone: StatementSync | undefined;
+  readonly #evictTombstone: StatementSync | undefined;
 
   constructor(
     readonly index: number,
     readonly path: string,
     topics: readonly string[],
-    opts: OpenOptions = {},
+    opts: OpenOptions & { tombstones?: boolean } = {},
   ) {
     this.db = openDatabase(path, opts);
     this.db.exec(`
@@ -55,7 +76,19 @@ export class Shard {
            VALUES (?, ?, ?, ?, ?)`,
         ),
         remove: this.db.prepare(`DELETE FROM "${topic}" WHERE key = ?`),
+        evict: this.db.prepare(
+          `DELETE FROM "${topic}" WHERE key = ? AND _seq = ? AND timestamp = ?`,
+        ),
       });
+    }
+    if (opts.tombstones) {
+      this.db.exec(tombstoneDdl());
+      this.#tombstone = this.db.prepare(
+        `INSERT OR REPLACE INTO ${TOMBSTONES} (topic, key, timestamp, _seq) VALUES (?, ?, ?, ?)`,
+      );
+      this.#evictTombstone = this.db.prepare(
+        `DELETE FROM ${TOMBSTONES} WHERE topic = ? AND key = ? AND _seq = ? AND timestamp = ?`,
+      );
     }
     const row = this.db.prepare("SELECT seq FROM _litejoin_shard WHERE id = 0").get();
     this.#seq = Number(row?.seq ?? 0);
@@ -79,8 +112,10 @@ export class Shard {
         const statements = this.#topics.get(topic);
         if (!statements) throw new RangeError(`unknown topic "${topic}"`);
         seq++;
-        if (payload === null) statements.remove.run(key);
-        else statements.upsert.run(key, payload, timestamp, seq, change);
+        if (payload === null) {
+          statements.remove.run(key);
+          this.#tombstone?.run(topic, key, timestamp, seq);
+        } else statements.upsert.run(key, payload, timestamp, seq, change);
       }
       this.#saveSeq.run(seq);
     });
@@ -97,12 +132,97 @@ export class Shard {
     return Number(changes);
   }
 
+  /**
+   * Deletes exactly the given versions (`key` with its `_seq` and `timestamp`) of
+   * `topic`, or of its tombstones, in one transaction; returns how many were still
+   * there. A key written again since is another version and stays.
+   */
+  evict(topic: string, versions: Versions, tombstones = false): number {
+    const statements = this.#topics.get(topic);
+    if (!statements) throw new RangeError(`unknown topic "${topic}"`);
+    if (tombstones && !this.#evictTombstone) return 0;
+    let removed = 0;
+    transaction(this.db, () => {
+      const { keys, seqs, timestamps } = versions;
+      for (let i = 0; i < keys.length; i++) {
+        const result = tombstones
+          ? this.#evictTombstone!.run(topic, keys[i], seqs[i], timestamps[i])
+          : statements.evict.run(keys[i], seqs[i], timestamps[i]);
+        removed += Number(result.changes);
+      }
+    });
+    return removed;
+  }
+
+  /**
+   * Adds tombstones carried over from another shard layout (`litejoin reshard`), in
+   * order, each with the next seq of this shard, in one transaction.
+   */
+  carryTombstones(tombstones: readonly { topic: string; key: string; timestamp: number }[]): void {
+    this.db.exec(tombstoneDdl());
+    const insert = this.db.prepare(
+      `INSERT OR REPLACE INTO ${TOMBSTONES} (topic, key, timestamp, _seq) VALUES (?, ?, ?, ?)`,
+    );
+    let seq = this.#seq;
+    transaction(this.db, () => {
+      for (const t of tombstones) insert.run(t.topic, t.key, t.timestamp, ++seq);
+      this.#saveSeq.run(seq);
+    });
+    this.#seq = seq;
+  }
+
   /** Checkpoints the WAL without blocking readers or the next commit. */
   checkpoint(): void {
     checkpointPassive(this.db);
   }
 
+  /**
+   * Deletes up to `limit` rows (or tombstones) of `topic` with `from <= timestamp < to`
+   * written at or before seq `upTo`; returns how many.
+   *
+   * With `upTo` the shard's seq in the read snapshot that exported `[from, to)`, these
+   * are exactly the exported versions still here: seqs only grow, a version is never
+   * changed in place, so a row with `_seq <= upTo` existed in that snapshot, and with its
+   * timestamp in range it was exported. A key written since (an upsert, a late row)
+   * has a larger `_seq` and stays.
+   */
+  evictExported(
+    topic: string,
+    from: number,
+    to: number,
+    upTo: number,
+    limit: number,
+    tombstones = false,
+  ): number {
+    if (!this.#topics.has(topic)) throw new RangeError(`unknown topic "${topic}"`);
+    if (tombstones && !this.#evictTombstone) return 0;
+    const { changes } = tombstones
+      ? this.db.prepare(
+        `DELETE FROM ${TOMBSTONES} WHERE rowid IN (SELECT rowid FROM ${TOMBSTONES}
+           WHERE topic = ? AND timestamp >= ? AND timestamp < ? AND _seq <= ? LIMIT ?)`,
+      ).run(topic, from, to, upTo, limit)
+      : this.db.prepare(
+        `DELETE FROM "${topic}" WHERE rowid IN (SELECT rowid FROM "${topic}"
+           WHERE timestamp >= ? AND timestamp < ? AND _seq <= ? LIMIT ?)`,
+      ).run(from, to, upTo, limit);
+    return Number(changes);
+  }
+
   close(): void {
     if (this.db.isOpen) this.db.close();
   }
+}
+
+/** The tombstone table of one shard; safe to run again. */
+export function tombstoneDdl(schema = "main"): string {
+  return `
+    CREATE TABLE IF NOT EXISTS "${schema}".${TOMBSTONES} (
+      topic TEXT NOT NULL,
+      key TEXT NOT NULL,
+      timestamp INTEGER NOT NULL,
+      _seq INTEGER NOT NULL,
+      PRIMARY KEY (topic, key)
+    );
+    CREATE INDEX IF NOT EXISTS "${schema}".${TOMBSTONES}_timestamp
+      ON ${TOMBSTONES}(topic, timestamp);`;
 }

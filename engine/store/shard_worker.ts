@@ -3,7 +3,7 @@
  * The single writer of one shard, in its own thread: commits (and their fsync) never
  * block the thread that serves HTTP. Requests are handled strictly in order.
  */
-import { type Row, Shard } from "./shard.ts";
+import { type Row, Shard, type Versions } from "./shard.ts";
 import type { Synchronous } from "./sqlite.ts";
 
 export type ShardRequest =
@@ -15,11 +15,29 @@ export type ShardRequest =
     topics: string[];
     synchronous: Synchronous;
     busyTimeoutMs: number;
+    tombstones?: boolean;
     walAutocheckpoint?: number;
   }
   | { op: "apply"; id: number; rows: Row[] }
   | { op: "expire"; id: number; topic: string; cutoff: number; limit: number }
   | { op: "checkpoint"; id: number }
+  | {
+    op: "evict";
+    id: number;
+    topic: string;
+    versions: Versions;
+    tombstones: boolean;
+  }
+  | {
+    op: "evictExported";
+    id: number;
+    topic: string;
+    from: number;
+    to: number;
+    upTo: number;
+    limit: number;
+    tombstones: boolean;
+  }
   | { op: "close"; id: number };
 
 /** A request without its id, as the writer makes it. */
@@ -54,6 +72,25 @@ self.onmessage = (event: MessageEvent<ShardRequest>) => {
           id: request.id,
           seq: shard!.seq,
           changes: shard!.expire(request.topic, request.cutoff, request.limit),
+        });
+      case "evict":
+        return reply({
+          id: request.id,
+          seq: shard!.seq,
+          changes: shard!.evict(request.topic, request.versions, request.tombstones),
+        });
+      case "evictExported":
+        return reply({
+          id: request.id,
+          seq: shard!.seq,
+          changes: shard!.evictExported(
+            request.topic,
+            request.from,
+            request.to,
+            request.upTo,
+            request.limit,
+            request.tombstones,
+          ),
         });
       case "checkpoint":
         shard!.checkpoint();

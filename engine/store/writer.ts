@@ -8,7 +8,7 @@
 import { setImmediate } from "node:timers";
 import type { Message } from "../types.ts";
 import { shardOf } from "./fnv.ts";
-import { type Row, shardPath } from "./shard.ts";
+import { type Row, shardPath, type Versions } from "./shard.ts";
 import type { ShardCommand, ShardDone, ShardReply } from "./shard_worker.ts";
 import type { Synchronous } from "./sqlite.ts";
 
@@ -46,6 +46,8 @@ export interface WriterOptions {
   batchSize: number;
   /** Messages that may wait uncommitted before `write` refuses more. */
   maxBacklog: number;
+  /** Record a tombstone for every delete (tiering needs them). */
+  tombstones?: boolean;
 }
 
 class PendingBatch {
@@ -123,6 +125,7 @@ export class Writer {
           topics: [...options.topics],
           synchronous: options.synchronous ?? "full",
           busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+          tombstones: options.tombstones ?? false,
           walAutocheckpoint: options.walAutocheckpoint,
         });
         thread.seq = reply.seq;
@@ -236,6 +239,43 @@ export class Writer {
   /** Deletes up to `limit` rows of `topic` older than `cutoff` in one shard; returns how many. */
   async expire(shard: number, topic: string, cutoff: number, limit: number): Promise<number> {
     const reply = await this.#threads[shard].request({ op: "expire", topic, cutoff, limit });
+    return reply.changes ?? 0;
+  }
+
+  /**
+   * Deletes exactly the given versions of `topic` (each a key with its `_seq` and
+   * timestamp) in one shard, in one transaction between that shard's batches, or the
+   * same versions of its tombstones; returns how many were still there. Safe to repeat.
+   */
+  async evict(
+    shard: number,
+    topic: string,
+    versions: Versions,
+    tombstones = false,
+  ): Promise<number> {
+    const reply = await this.#threads[shard].request({ op: "evict", topic, versions, tombstones });
+    return reply.changes ?? 0;
+  }
+
+  /**
+   * Deletes up to `limit` of the rows (or tombstones) of `topic` that an export read in
+   * `[from, to)` from a snapshot of `shard` at seq `upTo`, and only those (see
+   * `Shard.evictExported`), between that shard's batches; returns how many.
+   */
+  async evictExported(
+    shard: number,
+    topic: string,
+    range: { from: number; to: number; upTo: number },
+    limit: number,
+    tombstones = false,
+  ): Promise<number> {
+    const reply = await this.#threads[shard].request({
+      op: "evictExported",
+      topic,
+      ...range,
+      limit,
+      tombstones,
+    });
     return reply.changes ?? 0;
   }
 
