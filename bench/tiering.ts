@@ -16,7 +16,7 @@ import { parseConfig } from "../engine/mod.ts";
 import { silentLogger } from "../engine/log.ts";
 import { openDuck } from "../engine/tiers/duck.ts";
 import { Compactor } from "../engine/tiers/compactor.ts";
-import { noProgress } from "../engine/tiers/progress.ts";
+import { noProgress } from "../engine/progress.ts";
 import { queryTiers } from "../engine/tiers/query.ts";
 
 const { values } = parseArgs({

@@ -5,7 +5,7 @@
  */
 import { loadConfig } from "../engine/mod.ts";
 import { queryTiers, type Tier, type TierAnswer, TierQueryError } from "../engine/tiers/query.ts";
-import { StatusLine, TerminalProgress } from "../engine/tiers/progress.ts";
+import { StatusLine, TerminalProgress } from "../engine/progress.ts";
 import { EXIT, fail } from "./exit.ts";
 
 export interface QueryFlags {

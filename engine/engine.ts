@@ -42,7 +42,7 @@ import { observeEngine } from "./observe.ts";
 import { systemTimers, type Timers } from "./windows/timers.ts";
 import { Windower } from "./windows/windower.ts";
 import { Tiering } from "./tiers/tiering.ts";
-import type { Progress } from "./tiers/progress.ts";
+import type { Progress } from "./progress.ts";
 import { serveTierQueries } from "./tiers/control.ts";
 
 export interface EngineOptions {

@@ -31,7 +31,7 @@ import { type DuckDBConnection } from "./duck.ts";
 import { isTemp, partitionStart, tempPath, type TierFile, tierFile } from "./layout.ts";
 import { exists, exportShard, fileVersions, type ShardExported, writeParquet } from "./parquet.ts";
 import { crashPoint } from "../crash_point.ts";
-import type { Progress } from "./progress.ts";
+import type { Progress } from "../progress.ts";
 
 export const JOURNAL = "tiering.compact";
 export const COLD_CATALOG = "tiering.cold";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Writer } from "../store/writer.ts";
-import { noProgress } from "./progress.ts";
+import { noProgress } from "../progress.ts";
 import { COLD_CATALOG, JOURNAL } from "./compactor.ts";
 import { HOUR, ids, openBench, order, T0 } from "./_testing.ts";
 

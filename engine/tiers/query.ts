@@ -29,7 +29,7 @@ import {
 } from "./sqlite_json.ts";
 import { type ColdStore, openS3 } from "./cold.ts";
 import { FileFacts } from "./file_facts.ts";
-import { noProgress, type Progress } from "./progress.ts";
+import { noProgress, type Progress } from "../progress.ts";
 
 export type Tier = "hot" | "warm" | "cold" | "all";
 export const TIERS: readonly Tier[] = ["hot", "warm", "cold", "all"];

@@ -14,7 +14,7 @@ import { type Duck, openDuck } from "./duck.ts";
 import { type Compacted, Compactor } from "./compactor.ts";
 import { type Uploaded, Uploader } from "./uploader.ts";
 import { type ColdStore, openS3 } from "./cold.ts";
-import { noProgress, type Progress } from "./progress.ts";
+import { noProgress, type Progress } from "../progress.ts";
 
 export interface TieringOptions {
   config: Config;

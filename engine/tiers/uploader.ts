@@ -21,7 +21,7 @@ import { parseTierPath, type TierFile } from "./layout.ts";
 import { ColdError, type ColdStore, describeFile, mismatch } from "./cold.ts";
 import { COLD_CATALOG } from "./compactor.ts";
 import { crashPoint } from "../crash_point.ts";
-import type { Progress } from "./progress.ts";
+import type { Progress } from "../progress.ts";
 
 export interface UploaderOptions {
   warmDir: string;

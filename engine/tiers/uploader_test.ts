@@ -6,7 +6,7 @@ import { createLogger, silentLogger } from "../log.ts";
 import type { ColdStore } from "./cold.ts";
 import { describeFile, S3ColdStore } from "./cold.ts";
 import { COLD_CATALOG } from "./compactor.ts";
-import { noProgress } from "./progress.ts";
+import { noProgress } from "../progress.ts";
 import { Uploader } from "./uploader.ts";
 import { HOUR, openBench, order, T0 } from "./_testing.ts";
 

@@ -49,3 +49,11 @@ Deno.test("a task draws only after a second, at most ten times a second, and cle
   task.done();
   assert.equal(out.at(-1), "\r\x1b[K");
 });
+
+Deno.test("renderBar drops its note before its label when the terminal is narrow", () => {
+  const wide = renderBar("replaying", 3, 3, "entries", 0, 100, "3 delivered, 0 failed");
+  assert.match(wide, /^replaying \[#+\] 100% {2}3\/3 entries {2}0s {2}3 delivered, 0 failed$/);
+  const narrow = renderBar("replaying", 3, 3, "entries", 0, 50, "3 delivered, 0 failed");
+  assert.match(narrow, /^replaying \[#+\] 100% {2}3\/3 entries {2}0s$/);
+  assert.ok(narrow.length <= 49);
+});

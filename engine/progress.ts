@@ -1,7 +1,7 @@
 /**
- * Progress of long tiering runs. On a terminal, a task that lasts longer than a second
- * draws a bar on a status line below the log; elsewhere nothing is drawn (the log says
- * what each run did).
+ * Progress of long runs (compaction, upload, reshard, DLQ replay). On a terminal, a
+ * task that lasts longer than a second draws a bar on a status line below the log;
+ * elsewhere nothing is drawn (the log or the summary says what was done).
  */
 
 /** How far one task has got; `advance` may be called often, it is cheap. */
@@ -12,7 +12,7 @@ export interface ProgressTask {
 
 /** Starts tasks whose progress is shown. */
 export interface Progress {
-  start(label: string, total: number, unit: "rows" | "bytes"): ProgressTask;
+  start(label: string, total: number, unit: string): ProgressTask;
 }
 
 export const noProgress: Progress = {
@@ -49,7 +49,7 @@ export class TerminalProgress implements Progress {
     readonly opts: { columns?: () => number; delayMs?: number; now?: () => number } = {},
   ) {}
 
-  start(label: string, total: number, unit: "rows" | "bytes"): ProgressTask {
+  start(label: string, total: number, unit: string): ProgressTask {
     const now = this.opts.now ?? (() => performance.now());
     const started = now();
     let done = 0;
@@ -75,22 +75,29 @@ export class TerminalProgress implements Progress {
   }
 }
 
-/** `compact orders [#######-------]  52%  520k/1.0M rows  3s`, fitted to `columns`. */
+/**
+ * `compact orders [#######-------]  52%  520k/1.0M rows  3s`, fitted to `columns`;
+ * `unit` "bytes" is shown as sizes, any other as counts of it; `note` follows the time.
+ */
 export function renderBar(
   label: string,
   done: number,
   total: number,
-  unit: "rows" | "bytes",
+  unit: string,
   elapsedMs: number,
   columns: number,
+  note = "",
 ): string {
   const fraction = total > 0 ? Math.min(1, done / total) : 0;
   const amount = unit === "bytes"
     ? `${formatBytes(done)}/${formatBytes(total)}`
-    : `${formatCount(done)}/${formatCount(total)} rows`;
-  const tail = ` ${String(Math.floor(fraction * 100)).padStart(3)}%  ${amount}  ${
+    : `${formatCount(done)}/${formatCount(total)} ${unit}`;
+  const base = ` ${String(Math.floor(fraction * 100)).padStart(3)}%  ${amount}  ${
     Math.round(elapsedMs / 1000)
   }s`;
+  // The note goes only where it leaves the label and a short bar their room.
+  const withNote = note ? `${base}  ${note}` : base;
+  const tail = columns - 1 - withNote.length >= label.length + 13 ? withNote : base;
   const room = columns - 1 - tail.length;
   const barWidth = Math.max(0, Math.min(30, room - label.length - 3));
   const name = label.length > room - 3 ? label.slice(0, Math.max(0, room - 4)) + "…" : label;
