@@ -5,7 +5,7 @@
  */
 import type { Readers, Row } from "../store/readers.ts";
 import type { Clock, Result } from "../types.ts";
-import type { EmittedState, EmittedUpdate } from "./emitted.ts";
+import type { EmittedState, EmittedUpdate, ProvenanceUpdate } from "./emitted.ts";
 import { hashString } from "./emitted.ts";
 
 /** Changed keys per topic, from one or more committed batches. */
@@ -19,6 +19,8 @@ export interface Evaluation {
   missingKeys: number;
   /** Result keys that appeared more than once (the last row won). */
   duplicateKeys: number;
+  /** Sources of results to record with `update` (delta evaluation only). */
+  provenance?: ProvenanceUpdate;
 }
 
 export interface JoinDefinition {

@@ -189,7 +189,7 @@ export class Joiner {
       );
     }
     await this.#deliver(definition.name, evaluation.results, sinks);
-    emitted.commit(evaluation.update, covered);
+    emitted.commit(evaluation.update, covered, evaluation.provenance);
     state.progress = covered;
     state.failures = 0;
     state.error = "";

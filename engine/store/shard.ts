@@ -2,6 +2,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { openDatabase, type Synchronous, transaction } from "./sqlite.ts";
 import { topicDdl } from "./topics.ts";
+import { ensureIndexes, type TopicIndex } from "./indexes.ts";
 
 export function shardPath(dataDir: string, index: number): string {
   return `${dataDir}/shard_${index}.db`;
@@ -33,12 +34,15 @@ export class Shard {
   #seq: number;
   readonly #topics = new Map<string, TopicStatements>();
   readonly #saveSeq: StatementSync;
+  /** Payload indexes created and dropped when the shard opened. */
+  readonly indexChanges: { created: string[]; dropped: string[] } = { created: [], dropped: [] };
 
   constructor(
     readonly index: number,
     readonly path: string,
     topics: readonly string[],
-    opts: { synchronous?: Synchronous; busyTimeoutMs?: number } = {},
+    opts: { synchronous?: Synchronous; busyTimeoutMs?: number; indexes?: readonly TopicIndex[] } =
+      {},
   ) {
     this.db = openDatabase(path, opts);
     this.db.exec(`
@@ -56,6 +60,12 @@ export class Shard {
         ),
         remove: this.db.prepare(`DELETE FROM "${topic}" WHERE key = ?`),
       });
+    }
+    if (opts.indexes) {
+      this.indexChanges = ensureIndexes(
+        this.db,
+        opts.indexes.filter((i) => topics.includes(i.topic)),
+      );
     }
     const row = this.db.prepare("SELECT seq FROM _litejoin_shard WHERE id = 0").get();
     this.#seq = Number(row?.seq ?? 0);

@@ -5,6 +5,7 @@
  */
 import { type Row, Shard } from "./shard.ts";
 import type { Synchronous } from "./sqlite.ts";
+import type { TopicIndex } from "./indexes.ts";
 
 export type ShardRequest =
   | {
@@ -15,6 +16,7 @@ export type ShardRequest =
     topics: string[];
     synchronous: Synchronous;
     busyTimeoutMs: number;
+    indexes?: TopicIndex[];
   }
   | { op: "apply"; id: number; rows: Row[] }
   | { op: "expire"; id: number; topic: string; cutoff: number; limit: number }
@@ -29,6 +31,8 @@ export interface ShardDone {
   seq: number;
   commitMs?: number;
   changes?: number;
+  /** After `open`: payload indexes created and dropped. */
+  indexes?: { created: string[]; dropped: string[] };
 }
 
 export type ShardReply = ShardDone | { id: number; error: string };
@@ -41,7 +45,7 @@ self.onmessage = (event: MessageEvent<ShardRequest>) => {
     switch (request.op) {
       case "open":
         shard = new Shard(request.index, request.path, request.topics, request);
-        return reply({ id: request.id, seq: shard.seq });
+        return reply({ id: request.id, seq: shard.seq, indexes: shard.indexChanges });
       case "apply": {
         const started = performance.now();
         const seq = shard!.apply(request.rows);
