@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { ConfigError, createLogger, parseConfig } from "../engine/mod.ts";
+import { Shard, shardPath } from "../engine/store/shard.ts";
+import { shardOf } from "../engine/store/fnv.ts";
 import { type Receiver, startEngine, startReceiver, waitFor } from "./_helpers.ts";
 
 const pipeline = (hook: string) => `
@@ -177,5 +179,41 @@ topics:
     assert.deepEqual(error.lines, [
       "litejoin.yaml:6:11: joins[0].mode: delta evaluation is not exact for this query: it aggregates (AggStep, AggFinal); it groups rows (GROUP BY); use mode: auto (falls back to full) or mode: full",
     ]);
+  }
+});
+
+Deno.test("a delta join retracts a result whose source row was deleted while no join ran", async () => {
+  const receiver = await startReceiver();
+  const first = await startEngine(pipeline(receiver.url));
+  await first.post("/customers", [{ id: "c1", name: "Ada" }, { id: "c2", name: "Bob" }]);
+  await first.post("/orders", [
+    { id: "o1", customer_id: "c1", amount: 1 },
+    { id: "o2", customer_id: "c2", amount: 2 },
+  ]);
+  await waitFor("two results", () => ops(receiver, "known_customer").length === 2);
+  await first.stop();
+  // What a crash between a commit and its join evaluation leaves: a deleted customer
+  // (no row, so no key to find) and an order written after.
+  const shards = [0, 1, 2].map((i) =>
+    new Shard(i, shardPath(`${first.dir}/data`, i), ["customers", "orders"])
+  );
+  shards[shardOf("c2", 3)].apply([["customers", "c2", null, Date.now(), '{"op":"delete"}']]);
+  const o3 = JSON.stringify({ id: "o3", customer_id: "c1", amount: 3 });
+  shards[shardOf("o3", 3)].apply([["orders", "o3", o3, Date.now(), null]]);
+  shards.forEach((s) => s.close());
+  const second = await startEngine(pipeline(receiver.url), { dir: first.dir });
+  try {
+    await waitFor("o2 retracted", () => ops(receiver, "known_customer").includes("o2:delete"));
+    await second.engine.joiner.drain();
+    assert.deepEqual(ops(receiver, "known_customer"), [
+      "o1:insert:Ada",
+      "o2:insert:Bob",
+      "o3:insert:Ada",
+      "o2:delete",
+    ]);
+    assert.ok(ops(receiver, "with_customer").includes("o2:update:null"));
+  } finally {
+    await second.stop();
+    await receiver.stop();
   }
 });

@@ -44,7 +44,8 @@ export class DeltaEvaluator implements Evaluator {
   readonly sql: DeltaSql;
   readonly fullAbove: number;
   readonly #occurrences: number;
-  #planRecorded = false;
+  /** The next evaluation re-runs the whole query; undefined until meta.db is checked. */
+  #rebuildNext: boolean | undefined;
 
   constructor(
     readonly join: JoinDefinition,
@@ -61,15 +62,22 @@ export class DeltaEvaluator implements Evaluator {
   }
 
   async evaluate(changes: TopicChanges): Promise<Evaluation> {
-    this.#planRecorded ||= this.emitted.plan() === this.plan.fingerprint;
+    // Provenance recorded under another plan (or none) cannot be trusted.
+    this.#rebuildNext ??= this.emitted.plan() !== this.plan.fingerprint;
     let total = 0;
     for (const topic of this.join.topics) total += changes.get(topic)?.size ?? 0;
-    if (!this.#planRecorded || total > this.fullAbove) {
+    if (this.#rebuildNext || total > this.fullAbove) {
       const evaluation = await this.#rebuild();
-      this.#planRecorded = true;
+      this.#rebuildNext = false;
       return evaluation;
     }
     return this.#delta(changes);
+  }
+
+  /** After a crash, keys deleted meanwhile are unknown: evaluate everything once. */
+  resync(): boolean {
+    this.#rebuildNext = true;
+    return true;
   }
 
   /**

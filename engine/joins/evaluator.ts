@@ -39,6 +39,12 @@ export interface Evaluator {
    * since. Assumes the previous evaluation's update was recorded.
    */
   evaluate(changes: TopicChanges): Promise<Evaluation>;
+  /**
+   * Writes were committed while no evaluation ran (after a crash), and the keys they
+   * deleted cannot be listed: the next evaluation must not rely on `changes` alone.
+   * Returns true if an evaluation is needed even when no changed key is known.
+   */
+  resync?(): boolean;
 }
 
 /**
