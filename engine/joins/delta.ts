@@ -26,8 +26,9 @@ import type { Evaluation, Evaluator, JoinDefinition, TopicChanges } from "./eval
 
 export interface DeltaOptions extends DeltaSqlOptions {
   /**
-   * Above this many changed keys in one evaluation, re-running the whole query is
-   * cheaper than the deltas, and it is done instead (still emitting only what changed).
+   * Above this many changed keys in one evaluation, or a quarter of the emitted
+   * results if that is more, the whole query is re-run instead (still emitting only
+   * what changed): a change that large costs about as much either way.
    */
   fullAbove?: number;
 }
@@ -44,6 +45,8 @@ export class DeltaEvaluator implements Evaluator {
   readonly sql: DeltaSql;
   readonly fullAbove: number;
   readonly #occurrences: number;
+  /** Results emitted so far, once known. */
+  #results: number | undefined;
   /** The next evaluation re-runs the whole query; undefined until meta.db is checked. */
   #rebuildNext: boolean | undefined;
 
@@ -66,12 +69,23 @@ export class DeltaEvaluator implements Evaluator {
     this.#rebuildNext ??= this.emitted.plan() !== this.plan.fingerprint;
     let total = 0;
     for (const topic of this.join.topics) total += changes.get(topic)?.size ?? 0;
-    if (this.#rebuildNext || total > this.fullAbove) {
+    if (total > this.fullAbove) this.#results ??= this.emitted.count();
+    if (this.#rebuildNext || total > Math.max(this.fullAbove, (this.#results ?? 0) / 4)) {
       const evaluation = await this.#rebuild();
       this.#rebuildNext = false;
-      return evaluation;
+      return this.#counted(evaluation);
     }
-    return this.#delta(changes);
+    return this.#counted(await this.#delta(changes));
+  }
+
+  /** Keeps the count of emitted results current (it sets the threshold for a full run). */
+  #counted(evaluation: Evaluation): Evaluation {
+    if (this.#results === undefined) return evaluation;
+    for (const result of evaluation.results) {
+      if (result._change?.op === "insert") this.#results++;
+      if (result._change?.op === "delete") this.#results--;
+    }
+    return evaluation;
   }
 
   /** After a crash, keys deleted meanwhile are unknown: evaluate everything once. */

@@ -89,6 +89,15 @@ const CASES: Case[] = [
           WHERE o.timestamp > 1300 AND o.timestamp BETWEEN c.timestamp AND c.timestamp + 500`,
   },
   {
+    name: "exploded_lines",
+    key: "line",
+    mode: "delta",
+    sql:
+      `SELECT o.key || '#' || l.key AS line, l.value AS sku, json_extract(i.payload, '$.title') AS title
+          FROM orders o, json_each(o.payload, '$.lines') l
+          LEFT JOIN items i ON json_extract(i.payload, '$.sku') = l.value`,
+  },
+  {
     name: "aggregate",
     key: "customer_id",
     mode: "full",
@@ -151,6 +160,7 @@ function randomMessage(r: ReturnType<typeof random>): Message {
     sku: `sku-${r.int(7)}`,
   };
   if (r.next() < 0.5) payload.parent = `o${r.int(60)}`;
+  if (r.next() < 0.5) payload.lines = Array.from({ length: r.int(3) }, () => `sku-${r.int(9)}`);
   return { topic: "orders", key: `o${r.int(60)}`, payload, timestamp };
 }
 

@@ -40,6 +40,7 @@ export class EmittedState {
   readonly #upsert: StatementSync;
   readonly #remove: StatementSync;
   readonly #all: StatementSync;
+  readonly #count: StatementSync;
   readonly #entries: StatementSync;
   readonly #setSources: StatementSync;
   readonly #bySource: StatementSync;
@@ -77,11 +78,13 @@ export class EmittedState {
        WHERE join_name = ? AND key IN (SELECT value FROM json_each(?))`,
     );
     this.#upsert = meta.db.prepare(
-      `INSERT INTO join_rows (join_name, key, hash) VALUES (?, ?, ?)
-       ON CONFLICT DO UPDATE SET hash = excluded.hash`,
+      `INSERT INTO join_rows (join_name, key, hash, sources) VALUES (?, ?, ?, ?)
+       ON CONFLICT DO UPDATE SET hash = excluded.hash,
+         sources = coalesce(excluded.sources, join_rows.sources)`,
     );
     this.#remove = meta.db.prepare("DELETE FROM join_rows WHERE join_name = ? AND key = ?");
     this.#all = meta.db.prepare("SELECT key, hash, sources FROM join_rows WHERE join_name = ?");
+    this.#count = meta.db.prepare("SELECT count(*) AS n FROM join_rows WHERE join_name = ?");
     this.#setSources = meta.db.prepare(
       "UPDATE join_rows SET sources = ? WHERE join_name = ? AND key = ?",
     );
@@ -123,6 +126,11 @@ export class EmittedState {
   /** Hash and provenance of those of `keys` that have been emitted. */
   entries(keys: Iterable<string>): Map<string, Emitted> {
     return this.#read(this.#entries.all(this.join, JSON.stringify([...keys])));
+  }
+
+  /** How many results are emitted (a scan of this join's rows in meta.db). */
+  count(): number {
+    return Number(this.#count.get(this.join)?.n ?? 0);
   }
 
   /** Hash and provenance of every emitted key. */
@@ -168,28 +176,43 @@ export class EmittedState {
 
   /** Records delivered results, their provenance and the progress they cover, atomically. */
   commit(update: EmittedUpdate, progress: readonly number[], provenance?: ProvenanceUpdate): void {
+    const changes: ProvenanceUpdate["changes"] = provenance?.changes ?? new Map();
     this.meta.transaction(() => {
-      for (const [key, hash] of update) {
-        if (hash === null) this.#remove.run(this.join, key);
-        else this.#upsert.run(this.join, key, hash);
+      // Rows and index entries go in key order: a large update then appends to B-tree
+      // pages instead of splitting pages all over the tables.
+      for (const key of [...update.keys()].sort()) {
+        const hash = update.get(key)!;
+        if (hash === null) {
+          this.#remove.run(this.join, key);
+        } else {
+          const after = changes.get(key)?.after;
+          this.#upsert.run(this.join, key, hash, after ? JSON.stringify(after) : null);
+        }
       }
-      for (const [key, { before, after }] of provenance?.changes ?? []) {
+      const drops: [number, string, string][] = [];
+      const adds: [number, string, string][] = [];
+      for (const [key, { before, after }] of changes) {
         before?.forEach((source, occ) => {
-          if (source !== null && after?.[occ] !== source) {
-            this.#dropSource.run(this.join, occ, source, key);
-          }
+          if (source !== null && after?.[occ] !== source) drops.push([occ, source, key]);
         });
         after?.forEach((source, occ) => {
-          if (source !== null && before?.[occ] !== source) {
-            this.#addSource.run(this.join, occ, source, key);
-          }
+          if (source !== null && before?.[occ] !== source) adds.push([occ, source, key]);
         });
-        if (after) this.#setSources.run(JSON.stringify(after), this.join, key);
+        if (after && !update.has(key)) this.#setSources.run(JSON.stringify(after), this.join, key);
+      }
+      for (const [occ, source, key] of drops) this.#dropSource.run(this.join, occ, source, key);
+      for (const [occ, source, key] of adds.sort(byIndexOrder)) {
+        this.#addSource.run(this.join, occ, source, key);
       }
       if (provenance?.plan) this.meta.set(`join:${this.join}`, "delta_plan", provenance.plan);
       progress.forEach((seq, i) => this.meta.set(`join:${this.join}`, `shard_${i}`, String(seq)));
     });
   }
+}
+
+function byIndexOrder(a: [number, string, string], b: [number, string, string]): number {
+  return a[0] - b[0] ||
+    (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0);
 }
 
 /** A 53-bit hash of a string (cyrb53): enough to tell whether a row changed. */
