@@ -13,6 +13,7 @@
  * - full_ms: re-running the whole join and diffing it (FullEvaluator) after a batch of orders
  */
 import { parseArgs } from "node:util";
+import { cpuUsage } from "node:process";
 import { Shard, shardPath } from "../engine/store/shard.ts";
 import { shardOf } from "../engine/store/fnv.ts";
 import { Readers } from "../engine/store/readers.ts";
@@ -53,10 +54,11 @@ const definition = {
 const clock = { now: () => Date.now() };
 let seq = 0;
 
-const order = (i: number, customers: number, version = 0) =>
+/** Order i; `version` changes its amount, `moved` sends it to another customer. */
+const order = (i: number, customers: number, version = 0, moved = false) =>
   JSON.stringify({
     id: `o-${i}`,
-    customer_id: `c-${(i + version * 7) % customers}`,
+    customer_id: `c-${(i + (moved ? version * 7 : 0)) % customers}`,
     amount: (i * 31 + version) % 500,
     status: i % 3 ? "paid" : "open",
     note: "a typical order payload of a hundred-odd bytes",
@@ -78,10 +80,16 @@ async function measure(
   emitted: EmittedState,
   changes: Map<string, Set<string>>,
 ) {
+  const cpu = cpuUsage();
   const started = performance.now();
   const evaluation = await evaluator.evaluate(changes);
   emitted.commit(evaluation.update, [], evaluation.provenance);
-  return { ms: performance.now() - started, results: evaluation.results.length };
+  const used = cpuUsage(cpu);
+  return {
+    ms: performance.now() - started,
+    cpuMs: (used.user + used.system) / 1000,
+    results: evaluation.results.length,
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -148,7 +156,9 @@ async function run(size: number): Promise<Record<string, number>> {
 
   const figures: Record<string, number[]> = {
     delta_orders_ms: [],
+    delta_orders_cpu_ms: [],
     delta_customers_ms: [],
+    delta_customers_cpu_ms: [],
     views_orders_ms: [],
     views_customers_ms: [],
     full_ms: [],
@@ -161,13 +171,14 @@ async function run(size: number): Promise<Record<string, number>> {
       const i = Math.floor(Math.random() * size);
       if (keys.has(`o-${i}`)) continue;
       keys.add(`o-${i}`);
-      rows.push([`o-${i}`, order(i, customers, keys.size % 10 === 0 ? b : 0)]);
+      rows.push([`o-${i}`, order(i, customers, b, keys.size % 10 === 0)]);
     }
     write(shards, "orders", rows);
     const orders = new Map([["orders", keys]]);
     for (const [name, e] of [["delta", delta], ["views", views]] as const) {
       const m = await measure(e.evaluator, e.emitted, orders);
       figures[`${name}_orders_ms`].push(m.ms);
+      figures[`${name}_orders_cpu_ms`]?.push(m.cpuMs);
       results[`${name}_orders_results`] = m.results;
     }
     if (b <= 2 || size < 1_000_000) {
@@ -181,6 +192,7 @@ async function run(size: number): Promise<Record<string, number>> {
     for (const [name, e] of [["delta", delta], ["views", views]] as const) {
       const m = await measure(e.evaluator, e.emitted, changed);
       figures[`${name}_customers_ms`].push(m.ms);
+      figures[`${name}_customers_cpu_ms`]?.push(m.cpuMs);
       results[`${name}_customers_results`] = m.results;
     }
     // Keep the full evaluator's emitted state current without timing it.
@@ -216,7 +228,9 @@ console.log(JSON.stringify({
   sizes: bySize,
   delta_orders_large_over_small: ratio(large.delta_orders_ms, small.delta_orders_ms),
   delta_customers_large_over_small: ratio(large.delta_customers_ms, small.delta_customers_ms),
+  delta_orders_cpu_large_over_small: ratio(large.delta_orders_cpu_ms, small.delta_orders_cpu_ms),
   full_over_delta_orders_large: ratio(large.full_ms, large.delta_orders_ms),
+  full_over_delta_customers_large: ratio(large.full_ms, large.delta_customers_ms),
   views_over_per_shard_orders_large: ratio(large.views_orders_ms, large.delta_orders_ms),
   targets: { delta_large_over_small: 2, full_over_delta_large: 100 },
 }));

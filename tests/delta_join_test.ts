@@ -4,7 +4,7 @@ import { DatabaseSync } from "node:sqlite";
 import { ConfigError, createLogger, parseConfig } from "../engine/mod.ts";
 import { Shard, shardPath } from "../engine/store/shard.ts";
 import { shardOf } from "../engine/store/fnv.ts";
-import { type Receiver, startEngine, startReceiver, waitFor } from "./_helpers.ts";
+import { cli, type Receiver, startEngine, startReceiver, waitFor } from "./_helpers.ts";
 
 const pipeline = (hook: string) => `
 engine: { data_dir: ./data, shard_count: 3 }
@@ -216,4 +216,31 @@ Deno.test("a delta join retracts a result whose source row was deleted while no 
     await second.stop();
     await receiver.stop();
   }
+});
+
+Deno.test("litejoin validate shows each join's mode and why, and exits 2 when mode: delta is impossible", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "litejoin-cli-" });
+  const yaml = pipeline("http://127.0.0.1:9/hook");
+  await Deno.writeTextFile(`${dir}/litejoin.yaml`, yaml);
+  const ok = await cli(["validate", "-c", `${dir}/litejoin.yaml`]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(ok.stdout.trim().split("\n").slice(1), [
+    "  join with_customer: mode delta (SQLite shows it is delta-exact)",
+    "  join known_customer: mode delta (SQLite shows it is delta-exact)",
+    "  join orders_per_customer: mode full (it aggregates (AggStep, AggFinal); it groups rows (GROUP BY))",
+  ]);
+  await Deno.writeTextFile(
+    `${dir}/litejoin.yaml`,
+    yaml.replace(
+      "  - name: orders_per_customer\n",
+      "  - name: orders_per_customer\n    mode: delta\n",
+    ),
+  );
+  const refused = await cli(["validate", "-c", `${dir}/litejoin.yaml`]);
+  assert.equal(refused.code, 2);
+  assert.match(
+    refused.stderr,
+    /litejoin\.yaml:\d+:11: joins\[2\]\.mode: delta evaluation is not exact for this query: it aggregates/,
+  );
+  await Deno.remove(dir, { recursive: true });
 });

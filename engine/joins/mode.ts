@@ -19,22 +19,32 @@ export interface EvaluatorChoice {
   reason: string;
 }
 
+/** The mode a join runs in, and why: what the startup log and `litejoin validate` show. */
+export function modeOf(
+  join: Pick<JoinConfig, "mode">,
+  analysis: DeltaAnalysis | undefined,
+): { mode: "delta" | "full"; reason: string } {
+  if (join.mode === "full") return { mode: "full", reason: "set by mode: full" };
+  if (!analysis?.exact) return { mode: "full", reason: analysis?.reason ?? "it reads no topic" };
+  const reason = join.mode === "delta" ? "set by mode: delta" : "SQLite shows it is delta-exact";
+  return { mode: "delta", reason };
+}
+
 export function chooseEvaluator(
   join: Pick<JoinConfig, "mode">,
   definition: JoinDefinition,
   analysis: DeltaAnalysis | undefined,
   deps: { readers: Readers; emitted: EmittedState; clock: Clock; shardCount: number },
 ): EvaluatorChoice {
-  const full = (reason: string): EvaluatorChoice => {
+  const { mode, reason } = modeOf(join, analysis);
+  if (mode === "full" || !analysis?.exact) {
     // Full evaluation does not keep provenance; a later switch to delta rebuilds it.
     deps.emitted.resetProvenance();
     return {
       evaluator: new FullEvaluator(definition, deps.readers, deps.emitted, deps.clock),
       reason,
     };
-  };
-  if (join.mode === "full") return full("set by mode: full");
-  if (!analysis?.exact) return full(analysis?.reason ?? "it reads no topic");
+  }
   const evaluator = new DeltaEvaluator(
     definition,
     analysis.plan,
@@ -43,10 +53,7 @@ export function chooseEvaluator(
     deps.clock,
     deps.shardCount,
   );
-  return {
-    evaluator,
-    reason: join.mode === "delta" ? "set by mode: delta" : "SQLite shows it is delta-exact",
-  };
+  return { evaluator, reason };
 }
 
 /**

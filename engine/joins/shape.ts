@@ -183,8 +183,15 @@ class Parser {
           i++;
         }
       }
-      first = false;
+      const before = this.occurrences.length;
       i = this.parseItem(i, end, join, joinSpan);
+      // Every result row has a row of the first item: deltas re-evaluate from it.
+      if (first && this.occurrences.length === before) {
+        throw new ShapeProblem(
+          "its FROM clause starts with a subquery or function; start with a topic",
+        );
+      }
+      first = false;
     }
   }
 

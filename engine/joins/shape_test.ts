@@ -82,6 +82,10 @@ Deno.test("shape names what it cannot rewrite", () => {
   assert.match(problem("SELECT o.key FROM orders o JOIN items i USING (key)"), /USING/);
   assert.match(problem("SELECT o.key FROM orders o NATURAL JOIN items i"), /NATURAL/);
   assert.match(problem("SELECT key FROM main.orders"), /schema/);
+  assert.match(
+    problem("SELECT o.key FROM json_each('[1]') j LEFT JOIN orders o ON o.key = j.value"),
+    /starts with a subquery or function/,
+  );
 });
 
 Deno.test("shape reads a payload field of the only topic without a qualifier", () => {
