@@ -62,6 +62,11 @@ export class FullEvaluator implements Evaluator {
     readonly clock: Clock,
   ) {}
 
+  /** A full evaluation never relies on the changed keys; it only needs to run. */
+  resync(): boolean {
+    return true;
+  }
+
   async evaluate(_changes: TopicChanges): Promise<Evaluation> {
     const rows = await this.readers.all(this.join.sql);
     this.#last ??= this.emitted.load();
