@@ -11,6 +11,8 @@
  * - delta_customers_ms: 1,000 renamed customers, so 10,000 result rows change
  * - views_*: the same deltas reading through the topic views instead of per-shard tables
  * - full_ms: re-running the whole join and diffing it (FullEvaluator) after a batch of orders
+ * Figures are medians over the batches (`*_max_ms`: the slowest); `*_cpu_ms` is the process's
+ * CPU time for the batch, less sensitive than wall time to other load on the machine.
  */
 import { parseArgs } from "node:util";
 import { cpuUsage } from "node:process";
@@ -213,6 +215,8 @@ async function run(size: number): Promise<Record<string, number>> {
     load_s: round(loadSeconds),
     initial_full_with_provenance_ms: Math.round(initial.ms),
     ...Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, round(median(v))])),
+    delta_orders_max_ms: round(Math.max(...figures.delta_orders_ms)),
+    delta_customers_max_ms: round(Math.max(...figures.delta_customers_ms)),
     changed_results_per_customer_batch: results.delta_customers_results,
   };
 }

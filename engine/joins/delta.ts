@@ -146,6 +146,7 @@ export class DeltaEvaluator implements Evaluator {
     const gone = [...known.keys()].filter((key) => !found.has(key));
     const evaluation = this.#diff(found, known, gone, tally);
     evaluation.provenance!.plan = this.plan.fingerprint;
+    this.#results = known.size;
     return evaluation;
   }
 
