@@ -244,3 +244,38 @@ Deno.test("litejoin validate shows each join's mode and why, and exits 2 when mo
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a delta join whose SQL changes between runs re-runs once and emits only the difference", async () => {
+  const receiver = await startReceiver();
+  const first = await startEngine(pipeline(receiver.url));
+  await first.post("/customers", { id: "c1", name: "Ada" });
+  await first.post("/orders", [
+    { id: "o1", customer_id: "c1", amount: 10 },
+    { id: "o2", customer_id: "c1", amount: 20 },
+  ]);
+  await waitFor("two results", () => ops(receiver, "known_customer").length === 2);
+  await first.stop();
+  const narrowed = pipeline(receiver.url).replace(
+    "FROM orders o JOIN customers c ON c.key = json_extract(o.payload, '$.customer_id')",
+    "FROM orders o JOIN customers c ON c.key = json_extract(o.payload, '$.customer_id')\n" +
+      "      WHERE json_extract(o.payload, '$.amount') > 15",
+  );
+  assert.notEqual(narrowed, pipeline(receiver.url));
+  const second = await startEngine(narrowed, { dir: first.dir });
+  try {
+    await waitFor("o1 dropped", () => ops(receiver, "known_customer").includes("o1:delete"));
+    // Provenance was rebuilt for the new SQL: a later change still reaches o2.
+    await second.post("/customers", { id: "c1", name: "Ada L." });
+    await waitFor("o2 renamed", () => ops(receiver, "known_customer").includes("o2:update:Ada L."));
+    await second.engine.joiner.drain();
+    assert.deepEqual(ops(receiver, "known_customer"), [
+      "o1:insert:Ada",
+      "o2:insert:Ada",
+      "o1:delete",
+      "o2:update:Ada L.",
+    ]);
+  } finally {
+    await second.stop();
+    await receiver.stop();
+  }
+});

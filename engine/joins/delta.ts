@@ -45,6 +45,8 @@ export class DeltaEvaluator implements Evaluator {
   readonly sql: DeltaSql;
   readonly fullAbove: number;
   readonly #occurrences: number;
+  /** Identifies the plan and result key the recorded provenance belongs to. */
+  readonly #fingerprint: string;
   /** Results emitted so far, once known. */
   #results: number | undefined;
   /** The next evaluation re-runs the whole query; undefined until meta.db is checked. */
@@ -62,15 +64,15 @@ export class DeltaEvaluator implements Evaluator {
     this.sql = new DeltaSql(plan, shardCount, opts);
     this.fullAbove = opts.fullAbove ?? 50_000;
     this.#occurrences = plan.shape.occurrences.length;
+    this.#fingerprint = `${plan.fingerprint}:${hashString(join.key).toString(36)}`;
   }
 
   async evaluate(changes: TopicChanges): Promise<Evaluation> {
-    // Provenance recorded under another plan (or none) cannot be trusted.
-    this.#rebuildNext ??= this.emitted.plan() !== this.plan.fingerprint;
+    const stale = this.stale();
     let total = 0;
     for (const topic of this.join.topics) total += changes.get(topic)?.size ?? 0;
     if (total > this.fullAbove) this.#results ??= this.emitted.count();
-    if (this.#rebuildNext || total > Math.max(this.fullAbove, (this.#results ?? 0) / 4)) {
+    if (stale || total > Math.max(this.fullAbove, (this.#results ?? 0) / 4)) {
       const evaluation = await this.#rebuild();
       this.#rebuildNext = false;
       return this.#counted(evaluation);
@@ -86,6 +88,12 @@ export class DeltaEvaluator implements Evaluator {
       if (result._change?.op === "delete") this.#results--;
     }
     return evaluation;
+  }
+
+  /** Provenance recorded under another plan or result key (or none) cannot be used. */
+  stale(): boolean {
+    this.#rebuildNext ??= this.emitted.plan() !== this.#fingerprint;
+    return this.#rebuildNext;
   }
 
   /** After a crash, keys deleted meanwhile are unknown: evaluate everything once. */
@@ -145,7 +153,7 @@ export class DeltaEvaluator implements Evaluator {
     const known = this.emitted.loadEntries();
     const gone = [...known.keys()].filter((key) => !found.has(key));
     const evaluation = this.#diff(found, known, gone, tally);
-    evaluation.provenance!.plan = this.plan.fingerprint;
+    evaluation.provenance!.plan = this.#fingerprint;
     this.#results = known.size;
     return evaluation;
   }

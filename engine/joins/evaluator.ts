@@ -45,6 +45,8 @@ export interface Evaluator {
    * Returns true if an evaluation is needed even when no changed key is known.
    */
   resync?(): boolean;
+  /** True when what the evaluator recorded is stale (e.g. the SQL changed): run it at start. */
+  stale?(): boolean;
 }
 
 /**

@@ -121,9 +121,10 @@ export class Joiner {
         }
       }
       state.pendingSeq = seqs.map((seq, i) => Math.max(seq, state.pendingSeq[i]));
+      state.forced = state.task.evaluator.stale?.() ?? false;
       if (state.pendingSeq.some((seq, i) => seq > state.progress[i])) {
         // Rows deleted meanwhile left no key behind to find.
-        state.forced = state.task.evaluator.resync?.() ?? false;
+        state.forced ||= state.task.evaluator.resync?.() ?? false;
         this.log.info(
           `join ${state.task.definition.name}: catching up on ${state.pendingKeys} changed key(s)`,
         );
