@@ -1,10 +1,12 @@
 /** The `litejoin` command. */
 import { Command, CommanderError } from "@commander-js/extra-typings";
+import { VERSION } from "../engine/version.ts";
 import { EXIT } from "./exit.ts";
 import { run } from "./run.ts";
 import { validate } from "./validate.ts";
-
-export const VERSION = "0.1.0";
+import { dlqCommand } from "./dlq.ts";
+import { reshardCommand } from "./reshard.ts";
+import { replicationConfig } from "./replication.ts";
 
 export function program(): Command {
   const cli = new Command("litejoin")
@@ -24,6 +26,21 @@ export function program(): Command {
     .description("check a config file, including every join's SQL, without starting anything")
     .option("-c, --config <file>", "config file", "litejoin.yaml")
     .action((opts) => validate(opts));
+
+  cli.addCommand(dlqCommand());
+
+  cli.command("reshard")
+    .description("rewrite the data offline into another shard count (stop the engine first)")
+    .requiredOption("--to <n>", "the new shard count")
+    .option("-c, --config <file>", "config file", "litejoin.yaml")
+    .action((opts) => reshardCommand(opts));
+
+  const replication = cli.command("replication").description("Litestream replication");
+  replication.command("config")
+    .description("print a litestream.yml for the current shards, meta.db and dlq.db (sidecar mode)")
+    .option("-c, --config <file>", "config file", "litejoin.yaml")
+    .option("--exec <command>", "also write `exec:`, so `litestream replicate` runs this command")
+    .action((opts) => replicationConfig(opts));
 
   return cli as unknown as Command;
 }

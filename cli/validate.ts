@@ -1,4 +1,4 @@
-/** `litejoin validate`: checks a config file, including every join's SQL, without starting anything. */
+/** `litejoin validate`: checks a config file, including every join's and window's SQL, without starting anything. */
 import { loadConfig } from "../engine/mod.ts";
 import { fail } from "./exit.ts";
 import { modeOf } from "../engine/joins/mode.ts";
@@ -10,7 +10,7 @@ export async function validate(opts: { config: string }): Promise<void> {
     console.log(
       `${opts.config}: ok (${count(config.sources.length, "source")}, ${
         count(config.joins.length, "join")
-      }, ` +
+      }, ${config.windows.length ? `${count(config.windows.length, "window")}, ` : ""}` +
         `${count(config.sinks.length, "sink")}; topics: ${config.topicNames.join(", ") || "none"})`,
     );
     for (const join of config.joins) {

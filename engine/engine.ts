@@ -21,9 +21,31 @@ import { EmittedState } from "./joins/emitted.ts";
 import { chooseEvaluator, deltaScans, topicIndexes } from "./joins/mode.ts";
 import { Joiner, type JoinTask } from "./joins/joiner.ts";
 import { type Clock, type Result, systemClock } from "./types.ts";
+import { ControlServer } from "./control/server.ts";
+import { checkpointPassive } from "./store/sqlite.ts";
+import { replicatedDatabases } from "./replication/litestream_config.ts";
+import {
+  findLitestream,
+  LitestreamProcess,
+  restoreMissing,
+  writeLitestreamConfig,
+} from "./replication/litestream.ts";
+import { WalGuard } from "./replication/wal_guard.ts";
+import { RESHARD_MARKER } from "./store/reshard.ts";
+import { serveEngineInfo } from "./control/methods.ts";
+import { Dlq, loggedRejects } from "./dlq/dlq.ts";
+import { serveDlq } from "./dlq/control.ts";
+import { Cors } from "./http/cors.ts";
+import { staticFiles } from "./http/static.ts";
+import { carrySseSets } from "./sinks/sse_carry.ts";
+import { observeEngine } from "./observe.ts";
+import { systemTimers, type Timers } from "./windows/timers.ts";
+import { Windower } from "./windows/windower.ts";
 
 export interface EngineOptions {
   clock?: Clock;
+  /** Timers on the same time as `clock` (windows close on them). */
+  timers?: Timers;
   log?: Logger;
 }
 
@@ -42,7 +64,13 @@ export { LayoutError };
 export class Engine {
   readonly sinks = new Map<string, SinkRunner>();
   readonly sources: Source[] = [];
-  readonly #startedAt: number;
+  /** The dead-letter queue; undefined with `dlq.enabled: false`. */
+  dlq: Dlq | undefined;
+  windower: Windower | undefined;
+  readonly startedAt: number;
+  /** The Litestream child, in embedded replication mode. */
+  litestream: LitestreamProcess | undefined;
+  walGuard: WalGuard | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(
@@ -57,8 +85,9 @@ export class Engine {
     readonly joiner: Joiner,
     readonly retention: Retention,
     readonly lock: Deno.FsFile,
+    readonly control: ControlServer,
   ) {
-    this.#startedAt = clock.now();
+    this.startedAt = clock.now();
   }
 
   /** Opens the data directory and starts every component; the engine is then serving. */
@@ -74,7 +103,15 @@ export class Engine {
     }
     const opened: { close(): void }[] = [lock];
     try {
-      const meta = new Meta(`${e.data_dir}/meta.db`, { synchronous: e.synchronous });
+      await refuseInterruptedReshard(e.data_dir, config.file);
+      const metrics = new Metrics();
+      const replicated = config.replication.enabled;
+      const litestream = await prepareReplication(config, clock, log.child("replication"), metrics);
+      const walAutocheckpoint = replicated ? 0 : undefined;
+      const meta = new Meta(`${e.data_dir}/meta.db`, {
+        synchronous: e.synchronous,
+        walAutocheckpoint,
+      });
       opened.push(meta);
       meta.checkLayout(e.shard_count, e.data_dir);
       const writer = await Writer.open({
@@ -87,6 +124,7 @@ export class Engine {
         batchSize: e.batch_size,
         maxBacklog: e.max_backlog,
         indexes: topicIndexes(config),
+        walAutocheckpoint,
       });
       opened.push({ close: () => void writer.close() });
       for (const change of writer.indexChanges.filter((c) => c.shard === 0)) {
@@ -100,7 +138,6 @@ export class Engine {
           config.topicNames.join(", ") || "none"
         }`,
       );
-      const metrics = new Metrics();
       observeWriter(writer, metrics);
       const readers = await Readers.open({
         dataDir: e.data_dir,
@@ -110,7 +147,24 @@ export class Engine {
       }, e.readers_per_shard);
       opened.push(readers);
 
+      const dlq = config.dlq.enabled
+        ? new Dlq(config.dlq, {
+          dataDir: e.data_dir,
+          synchronous: e.synchronous,
+          busyTimeoutMs: e.busy_timeout,
+          walAutocheckpoint,
+          clock,
+          log,
+          metrics,
+        })
+        : undefined;
+      if (dlq) opened.push(dlq);
+
       const http = new HttpServer(log.child("http"));
+      if (config.http.cors.origins.length) http.useCors(new Cors(config.http.cors));
+      for (const files of config.http.static) {
+        http.mount(files.path, staticFiles(resolvePath(config, files.dir), files.path));
+      }
       const sinkCtx: SinkContext = {
         http,
         clock,
@@ -128,13 +182,13 @@ export class Engine {
           { ...sinkCtx, log: sinkLog },
         );
         const runner = new SinkRunner(
-          sink,
+          dlq ? dlq.gate(sink, sinkConfig.max_batch) : sink,
           {
             retries: sinkConfig.retries,
             backoff: sinkConfig.backoff,
             maxBatch: sinkConfig.max_batch,
           },
-          dropFailed(sinkLog),
+          dlq ? dlq.onFailure : dropFailed(sinkLog),
           sinkLog,
           metrics,
         );
@@ -175,15 +229,27 @@ export class Engine {
       }
       const joiner = new Joiner(tasks, readers, () => writer.seqs(), joinLog, metrics);
       writer.onCommit((batch) => joiner.onCommit(batch));
+      await carrySseSets(config, sinks, readers, clock);
       await joiner.recover();
+
+      // Windows: closed on the clock, delivered through the sinks, progress in meta.db.
+      const windower = Windower.fromConfig(config, sinks, {
+        readers,
+        writer,
+        meta,
+        clock,
+        timers: opts.timers ?? systemTimers,
+        log: log.child("windows"),
+        metrics,
+      });
+      writer.onCommit((batch) => windower.onCommit(batch));
+      opened.push({ close: () => void windower.stop() });
+      await windower.start();
 
       const retentionLog = log.child("retention");
       const retention = new Retention(
         writer,
-        config.topicNames.map((topic) => ({
-          topic,
-          retention: config.topics.find((t) => t.name === topic)?.retention ?? e.retention,
-        })),
+        config.topicNames.map((topic) => ({ topic, retention: topicRetention(config, topic) })),
         clock,
         retentionLog,
         metrics,
@@ -201,11 +267,18 @@ export class Engine {
         joiner,
         retention,
         lock,
+        new ControlServer(e.socket!, log.child("control")),
       );
       for (const [name, runner] of sinks) engine.sinks.set(name, runner);
+      observeEngine(metrics, { sinks, joiner, startedAt: engine.startedAt });
+      engine.windower = windower;
       engine.#routes();
+      serveEngineInfo(engine.control, engine);
+      engine.dlq = dlq;
+      serveDlq(engine.control, dlq?.api);
 
-      const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics };
+      const rejects = dlq ?? loggedRejects(log.child("dlq"), metrics);
+      const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics, dlq: rejects };
       for (const sourceConfig of config.sources) {
         const source: Source = sourceKinds[sourceConfig.type].create(
           sourceConfig.name,
@@ -216,8 +289,38 @@ export class Engine {
         await source.start();
       }
       const address = await http.start(config.http.listen);
-      log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
+      opened.push({ close: () => void http.stop() });
       retention.start(e.retention_interval);
+      dlq?.start();
+      if (replicated) {
+        engine.walGuard = new WalGuard(
+          replicatedDatabases(e.data_dir, e.shard_count).flatMap((db, i) =>
+            i < e.shard_count
+              ? [{ ...db, checkpoint: () => writer.checkpoint(i) }]
+              : db.name === "meta"
+              ? [{ ...db, checkpoint: () => checkpointPassive(meta.db) }]
+              : db.name === "dlq" && dlq
+              ? [{ ...db, checkpoint: () => checkpointPassive(dlq.store.db) }]
+              : []
+          ),
+          config.replication.wal_max,
+          log.child("replication"),
+          metrics,
+        );
+        engine.walGuard.start();
+      }
+      if (litestream) {
+        engine.litestream = litestream;
+        litestream.start();
+        log.child("replication").info(
+          `litestream replicating ${e.shard_count} shard(s), meta and dlq to ${config.replication.replica_url}`,
+        );
+      }
+      await engine.control.start();
+      opened.push({ close: () => void engine.control.stop() });
+      log.child("control").info(`control socket at ${e.socket}`);
+      // Last: "listening" tells scripts and tests that everything is up.
+      log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
       return engine;
     } catch (error) {
       for (const resource of opened.reverse()) {
@@ -241,7 +344,7 @@ export class Engine {
       () =>
         this.#stopping ? Response.json({ status: "stopping" }, { status: 503 }) : Response.json({
           status: "ok",
-          uptime_seconds: Math.round((this.clock.now() - this.#startedAt) / 1000),
+          uptime_seconds: Math.round((this.clock.now() - this.startedAt) / 1000),
         }),
     );
     this.http.route("GET", "/metrics", () =>
@@ -261,20 +364,70 @@ export class Engine {
 
   async #stop(): Promise<void> {
     this.log.info("stopping: no new input; flushing batches and deliveries");
+    await this.control.stop();
     await Promise.allSettled(this.sources.map((s) => s.stop()));
     await this.http.stop();
     await this.retention.stop();
     await this.writer.flush();
     await this.joiner.stop();
+    await this.windower?.stop();
+    await this.dlq?.stop();
     await Promise.allSettled(
       [...this.sinks.values()].map((s) => s.close({ abandonRetries: true })),
     );
     this.readers.close();
     await this.writer.close();
+    this.walGuard?.stop();
+    this.dlq?.close();
     this.meta.close();
+    // Last, so that Litestream ships everything committed above before it exits.
+    await this.litestream?.stop();
     this.lock.close();
     this.log.info("stopped");
   }
+}
+
+async function refuseInterruptedReshard(dataDir: string, file: string): Promise<void> {
+  try {
+    const plan = JSON.parse(await Deno.readTextFile(`${dataDir}/${RESHARD_MARKER}`));
+    throw new LayoutError(
+      `a reshard of ${dataDir} from ${plan.from} to ${plan.to} shards was interrupted; ` +
+        `finish it with litejoin reshard --to ${plan.to} -c ${file}`,
+    );
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+/**
+ * Embedded replication: finds Litestream, restores missing databases before anything
+ * opens them, and returns the child to start once the engine serves.
+ */
+async function prepareReplication(
+  config: Config,
+  clock: Clock,
+  log: Logger,
+  metrics: Metrics,
+): Promise<LitestreamProcess | undefined> {
+  const r = config.replication;
+  if (!r.enabled || r.mode !== "embedded") return undefined;
+  const { data_dir: dataDir, shard_count: shardCount } = config.engine;
+  const bin = await findLitestream(r.litestream_bin);
+  const configPath = await writeLitestreamConfig(r, dataDir, shardCount);
+  if (r.restore_on_boot) await restoreMissing(bin, configPath, dataDir, shardCount, log);
+  return new LitestreamProcess(bin, configPath, log, clock, metrics);
+}
+
+/**
+ * A topic's retention: its own setting, else `engine.retention`. A topic an API
+ * source writes holds the API's current state, and unchanged items are deliberately
+ * not rewritten, so age says nothing about it: it keeps its rows unless told otherwise.
+ */
+export function topicRetention(config: Config, topic: string): number {
+  const own = config.topics.find((t) => t.name === topic)?.retention;
+  if (own !== undefined) return own;
+  const snapshot = config.sources.some((s) => s.type === "api" && s.topic === topic);
+  return snapshot ? 0 : config.engine.retention;
 }
 
 function observeWriter(writer: Writer, metrics: Metrics): void {
@@ -297,7 +450,7 @@ function observeWriter(writer: Writer, metrics: Metrics): void {
   });
 }
 
-/** The failure path until a dead-letter queue exists: say what was lost, and why. */
+/** The failure path with `dlq.enabled: false`: say what was lost, and why. */
 function dropFailed(log: Logger) {
   return (_sink: string, results: readonly Result[], error: Error): Promise<void> => {
     log.error(`${results.length} result(s) not delivered after all retries: ${error.message}`);

@@ -17,13 +17,16 @@ export interface TestEngine {
   stop(): Promise<void>;
 }
 
-/** Writes `yaml` to a temp dir (data in ./data, HTTP on a free port) and starts it in-process. */
+/**
+ * Writes `yaml` to a temp dir (data in ./data, HTTP on a free port, plus `opts.http`
+ * fields) and starts it in-process.
+ */
 export async function startEngine(
   yaml: string,
-  opts: EngineOptions & { dir?: string } = {},
+  opts: EngineOptions & { dir?: string; http?: string } = {},
 ): Promise<TestEngine> {
   const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "litejoin-test-" });
-  const text = `http: { listen: "127.0.0.1:0" }\n${yaml}`;
+  const text = `http: { listen: "127.0.0.1:0"${opts.http ? `, ${opts.http}` : ""} }\n${yaml}`;
   await Deno.writeTextFile(`${dir}/litejoin.yaml`, text);
   const config = parseConfig(text, `${dir}/litejoin.yaml`);
   const engine = await Engine.start(config, { log: quietLog, ...opts });
@@ -47,13 +50,14 @@ export interface Receiver {
   url: string;
   batches: Result[][];
   results(): Result[];
-  /** Decides the status of each request; 200 unless set. */
-  respond: (request: number) => number;
+  /** Decides the status of each request (numbered from 0); 200 unless set. */
+  respond: (request: number, body?: Result[]) => number;
   requests: number;
   stop(): Promise<void>;
 }
 
-export function startReceiver(): Promise<Receiver> {
+/** `port` reuses a port, e.g. to bring a stopped receiver back at the same URL. */
+export function startReceiver(opts: { port?: number } = {}): Promise<Receiver> {
   return new Promise((resolve) => {
     const receiver: Receiver = {
       url: "",
@@ -65,14 +69,14 @@ export function startReceiver(): Promise<Receiver> {
     };
     const server = Deno.serve({
       hostname: "127.0.0.1",
-      port: 0,
+      port: opts.port ?? 0,
       onListen: ({ port }) => {
         receiver.url = `http://127.0.0.1:${port}/hook`;
         resolve(receiver);
       },
     }, async (request) => {
       const body = await request.json();
-      const status = receiver.respond(receiver.requests++);
+      const status = receiver.respond(receiver.requests++, body);
       if (status < 300) receiver.batches.push(body);
       return new Response(status < 300 ? "ok" : "no", { status });
     });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { cli, startReceiver, topicKeys } from "./_helpers.ts";
 import { spawnEngine } from "./_process.ts";
+import { sinkKinds } from "../engine/sinks/registry.ts";
 
 async function dirWith(yaml: string): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "litejoin-cli-" });
@@ -33,7 +34,9 @@ Deno.test("litejoin validate and run print each config problem on one line and e
       stderr.trim(),
       [
         `${dir}/litejoin.yaml:2:16: engine.shard_count: expected an integer, found "zero"`,
-        `${dir}/litejoin.yaml:4:22: sinks[0].type: "webhook" is not one of http, sqlite`,
+        `${dir}/litejoin.yaml:4:22: sinks[0].type: "webhook" is not one of ${
+          Object.keys(sinkKinds).join(", ")
+        }`,
       ].join("\n"),
     );
   }

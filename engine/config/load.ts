@@ -10,6 +10,7 @@ import { configSpec, type ParsedConfig } from "./spec.ts";
 import { type Analysis, analyzeSql, SqlProblem } from "../joins/analyze.ts";
 import { analyzeDelta, type DeltaAnalysis } from "../joins/delta_plan.ts";
 import { sourceKinds } from "../sources/registry.ts";
+import { checkWindows, type WindowSql } from "../windows/check.ts";
 
 export interface Config extends ParsedConfig {
   /** The config file as given. */
@@ -20,6 +21,8 @@ export interface Config extends ParsedConfig {
   joinSql: Map<string, Analysis>;
   /** Whether each join can be evaluated by deltas, and how (see `delta_plan.ts`). */
   joinDelta: Map<string, DeltaAnalysis>;
+  /** What SQLite says about each window's SQL, and the topic that opens its windows. */
+  windowSql: Map<string, WindowSql>;
 }
 
 /** A configuration that cannot be used; `lines` holds one `file:line:col: path: message` each. */
@@ -114,6 +117,25 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
     paths.set(source.path, `source ${source.name}`);
   });
 
+  // SSE sinks serve <path> and <path>/snapshot on the same listener.
+  for (const reserved of ["/healthz", "/metrics"]) paths.set(reserved, "the engine");
+  parsed.sinks.forEach((sink, i) => {
+    if (sink.type !== "sse") return;
+    for (const path of [sink.path, `${sink.path}/snapshot`]) {
+      const owner = paths.get(path);
+      if (owner) report(["sinks", i, "path"], `${path} is already served by ${owner}`);
+      paths.set(path, `sink ${sink.name}`);
+    }
+  });
+  parsed.http.static.forEach((files, i) => {
+    const dir = resolvePath({ file }, files.dir);
+    let isDir = false;
+    try {
+      isDir = Deno.statSync(dir).isDirectory;
+    } catch { /* reported below */ }
+    if (!isDir) report(["http", "static", i, "dir"], `${dir} is not a directory`);
+  });
+
   const sinkNames = parsed.sinks.map((s) => s.name);
   const feeders = new Map<string, string[]>();
   const joinSql = new Map<string, Analysis>();
@@ -168,6 +190,8 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
     }
   });
 
+  const windowSql = checkWindows(parsed, topicNames, feeders, report);
+
   parsed.sinks.forEach((sink, i) => {
     const fed = feeders.get(sink.name) ?? [];
     if (sink.type === "sqlite" && sink.table && fed.length > 1) {
@@ -180,17 +204,36 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
     }
   });
 
+  if (parsed.dlq.backoff.max < parsed.dlq.backoff.initial) {
+    const set = doc.hasIn(["dlq", "backoff", "max"]) ? "max" : "initial";
+    report(
+      ["dlq", "backoff", set],
+      "dlq.backoff.max is shorter than dlq.backoff.initial; raise max or lower initial",
+    );
+  }
+
+  if (parsed.replication.enabled && !parsed.replication.replica_url) {
+    report(
+      ["replication"],
+      "replica_url is required when replication is enabled (e.g. s3://bucket/litejoin)",
+    );
+  }
+
   const base = dirname(resolve(file));
   const dataDir = isAbsolute(parsed.engine.data_dir)
     ? parsed.engine.data_dir
     : join(base, parsed.engine.data_dir);
+  const socket = parsed.engine.socket
+    ? isAbsolute(parsed.engine.socket) ? parsed.engine.socket : join(base, parsed.engine.socket)
+    : join(dataDir, "litejoin.sock");
   return {
     ...parsed,
-    engine: { ...parsed.engine, data_dir: dataDir },
+    engine: { ...parsed.engine, data_dir: dataDir, socket },
     file,
     topicNames,
     joinSql,
     joinDelta,
+    windowSql,
   };
 }
 

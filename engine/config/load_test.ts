@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError, parseConfig } from "./load.ts";
 import { parseDuration, parseListen, parseSize } from "./units.ts";
+import { sourceKinds } from "../sources/registry.ts";
 
 const problems = (text: string, env: Record<string, string> = {}): string[] => {
   try {
@@ -61,7 +62,9 @@ sources:
     "litejoin.yaml:3:16: engine.shard_count: must be at most 10, found 40",
     'litejoin.yaml:4:3: engine.flush_intervl: unknown field (did you mean "flush_interval"?)',
     'litejoin.yaml:5:14: engine.retention: "soon" is not a duration (write e.g. 250ms, 10s, 5m, 24h, 7d)',
-    'litejoin.yaml:8:11: sources[0].type: "htp" is not one of http, generate (did you mean "http"?)',
+    `litejoin.yaml:8:11: sources[0].type: "htp" is not one of ${
+      Object.keys(sourceKinds).join(", ")
+    } (did you mean "http"?)`,
   ]);
 });
 
@@ -166,4 +169,22 @@ Deno.test("durations, sizes and addresses parse, and bad ones say how to write t
   assert.deepEqual(parseListen(":8080"), { hostname: "0.0.0.0", port: 8080 });
   assert.deepEqual(parseListen("[::1]:9"), { hostname: "::1", port: 9 });
   assert.ok("error" in (parseListen("localhost") as object));
+});
+
+Deno.test("topics written by an API source keep their rows unless a topic retention is set", async () => {
+  const { topicRetention } = await import("../engine.ts");
+  const config = parseConfig(
+    `
+engine: { retention: 1h }
+topics: [{ name: pinned, retention: 5m }]
+sources:
+  - { name: users_api, type: api, url: "http://127.0.0.1:1/users", topic: users, key: id }
+  - { name: pinned_api, type: api, url: "http://127.0.0.1:1/p", topic: pinned, key: id }
+  - { name: events_in, type: http, path: /e, topic: events, key: id }
+`,
+    "x.yaml",
+  );
+  assert.equal(topicRetention(config, "users"), 0);
+  assert.equal(topicRetention(config, "pinned"), 300_000);
+  assert.equal(topicRetention(config, "events"), 3_600_000);
 });

@@ -18,6 +18,11 @@ import { MAX_SHARDS } from "../store/reader_db.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { sinkKinds } from "../sinks/registry.ts";
 import { jsonPathProblem } from "../store/indexes.ts";
+import { spec as dlqSpec } from "../dlq/dlq.ts";
+import { replicationSpec } from "../replication/litestream_config.ts";
+import { corsSpec } from "../http/cors.ts";
+import { staticSpec } from "../http/static.ts";
+import { windowSpec } from "../windows/config.ts";
 
 type Specs<K extends Record<string, { spec: unknown }>> = { [N in keyof K]: K[N]["spec"] };
 const specsOf = <K extends Record<string, { spec: unknown }>>(kinds: K) =>
@@ -50,11 +55,18 @@ export const engineSpec = object({
     "Uncommitted messages beyond which sources are told to back off (HTTP 503).",
   ),
   busy_timeout: duration().default(5000).describe("How long SQLite waits for a lock."),
+  socket: string().optional().describe(
+    "Path of the control socket (console, litejoin subcommands). Default: <data_dir>/litejoin.sock.",
+  ),
 });
 
 export const httpSpec = object({
   listen: listen().default({ hostname: "127.0.0.1", port: 8080 }).describe(
     "Address of the HTTP listener (sources, SSE, /healthz, /metrics). Port 0 picks a free port.",
+  ),
+  cors: corsSpec.describe("Cross-origin access for browser pages served elsewhere."),
+  static: list(staticSpec).default([]).describe(
+    "Directories of static files served on the listener, e.g. a dashboard page.",
   ),
 });
 
@@ -95,10 +107,16 @@ export const configSpec = object({
   ),
   sources: list(sourceSpec).default([]),
   joins: list(joinSpec).default([]),
+  windows: list(windowSpec).default([]),
   sinks: list(sinkSpec).default([]),
+  dlq: dlqSpec.describe(
+    "The dead-letter queue: failed deliveries kept in data_dir/dlq.db and retried.",
+  ),
+  replication: replicationSpec,
 });
 
 export type SourceConfig = Infer<typeof sourceSpec>;
 export type SinkConfig = Infer<typeof sinkSpec>;
 export type JoinConfig = Infer<typeof joinSpec>;
+export type { WindowConfig } from "../windows/config.ts";
 export type ParsedConfig = Infer<typeof configSpec>;

@@ -3,6 +3,8 @@ import type { Schema } from "../config/schema.ts";
 import type { Sink, SinkContext } from "./sink.ts";
 import * as http from "./http.ts";
 import * as sqlite from "./sqlite.ts";
+import * as sse from "./sse.ts";
+import * as kafka from "./kafka.ts";
 
 export interface SinkKind<C> {
   spec: Schema<C>;
@@ -17,4 +19,6 @@ export const sinkKinds = {
     spec: sqlite.spec,
     create: (name, c, ctx) => new sqlite.SqliteSink(name, { ...c, path: ctx.resolvePath(c.path) }),
   }),
+  sse: kind({ spec: sse.spec, create: (name, c, ctx) => new sse.SseSink(name, c, ctx) }),
+  kafka: kind({ spec: kafka.spec, create: (name, c, ctx) => new kafka.KafkaSink(name, c, ctx) }),
 };

@@ -61,6 +61,7 @@ export class HttpSource implements Source {
   readonly #requests;
   readonly #messages;
   readonly #statusCounters = new Map<number, BoundCounter>();
+  readonly #bytes;
 
   constructor(
     readonly name: string,
@@ -74,6 +75,10 @@ export class HttpSource implements Source {
     this.#messages = ctx.metrics.counter(
       "litejoin_source_messages_total",
       "Messages committed to topics, by source.",
+    ).bind({ source: name });
+    this.#bytes = ctx.metrics.counter(
+      "litejoin_source_received_bytes_total",
+      "Bytes of request bodies read by HTTP sources, by source.",
     ).bind({ source: name });
   }
 
@@ -142,6 +147,7 @@ export class HttpSource implements Source {
     }
     const bytes = await readLimited(request, limit);
     if (!bytes) throw new Refusal(413, `body is over max_body (${limit} bytes)`);
+    this.#bytes.inc(bytes.length);
     return { text: UTF8.decode(bytes), ndjson };
   }
 

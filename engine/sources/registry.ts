@@ -3,6 +3,8 @@ import type { Schema } from "../config/schema.ts";
 import type { Source, SourceContext } from "./source.ts";
 import * as http from "./http.ts";
 import * as generate from "./generate.ts";
+import * as api from "./api.ts";
+import * as kafka from "./kafka.ts";
 
 export interface SourceKind<C> {
   spec: Schema<C>;
@@ -23,5 +25,15 @@ export const sourceKinds = {
     spec: generate.spec,
     topic: (c) => c.topic,
     create: (name, c, ctx) => new generate.GenerateSource(name, c, ctx),
+  }),
+  api: kind({
+    spec: api.spec,
+    topic: (c) => c.topic,
+    create: (name, c, ctx) => new api.ApiSource(name, c, ctx),
+  }),
+  kafka: kind({
+    spec: kafka.spec,
+    topic: kafka.targetTopic,
+    create: (name, c, ctx) => new kafka.KafkaSource(name, c, ctx),
   }),
 };

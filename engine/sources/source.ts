@@ -5,6 +5,7 @@ import type { Metrics } from "../metrics.ts";
 import type { Writer } from "../store/writer.ts";
 import type { Meta } from "../store/meta.ts";
 import type { HttpServer } from "../http/server.ts";
+import type { Rejects } from "../dlq/dlq.ts";
 
 export interface SourceContext {
   writer: Writer;
@@ -13,6 +14,13 @@ export interface SourceContext {
   clock: Clock;
   log: Logger;
   metrics: Metrics;
+  /**
+   * Where an input that cannot be stored goes (a Kafka message that is not JSON, an API
+   * item without its key): `await ctx.dlq?.reject({source, reason, raw, key?, detail?})`
+   * resolves once it is kept in dlq.db, so the source may then move past it. The engine
+   * always sets it; it is optional only so that contexts built by hand in tests need not.
+   */
+  dlq?: Rejects;
 }
 
 /**

@@ -3,7 +3,7 @@
  * small durable state of components (join progress, window progress, API watermarks).
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { openDatabase, type Synchronous, transaction } from "./sqlite.ts";
+import { openDatabase, type OpenOptions, transaction } from "./sqlite.ts";
 
 export const FORMAT_VERSION = 1;
 
@@ -26,12 +26,13 @@ export class Meta {
   readonly #delete: StatementSync;
   readonly #entries: StatementSync;
 
-  constructor(path: string, opts: { synchronous?: Synchronous } = {}) {
-    this.db = openDatabase(path, opts);
+  constructor(path: string, opts: OpenOptions = {}) {
     // Join state (a row per result) takes random updates all over large tables: read
-    // pages through the OS cache without a copy, and checkpoint every 64 MiB of WAL
-    // rather than every 4 MiB, so a page updated by several batches is written back once.
-    this.db.exec("PRAGMA mmap_size = 1073741824; PRAGMA wal_autocheckpoint = 16384");
+    // pages through the OS cache without a copy, and (unless Litestream checkpoints)
+    // checkpoint every 64 MiB of WAL rather than every 4 MiB, so that a page updated by
+    // several batches is written back once.
+    this.db = openDatabase(path, { ...opts, walAutocheckpoint: opts.walAutocheckpoint ?? 16384 });
+    this.db.exec("PRAGMA mmap_size = 1073741824");
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS state (
         scope TEXT NOT NULL,

@@ -1,6 +1,6 @@
 /** One shard file: the writer connection and its prepared statements. */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { openDatabase, type Synchronous, transaction } from "./sqlite.ts";
+import { checkpointPassive, openDatabase, type OpenOptions, transaction } from "./sqlite.ts";
 import { topicDdl } from "./topics.ts";
 import { ensureIndexes, type TopicIndex } from "./indexes.ts";
 
@@ -41,8 +41,7 @@ export class Shard {
     readonly index: number,
     readonly path: string,
     topics: readonly string[],
-    opts: { synchronous?: Synchronous; busyTimeoutMs?: number; indexes?: readonly TopicIndex[] } =
-      {},
+    opts: OpenOptions & { indexes?: readonly TopicIndex[] } = {},
   ) {
     this.db = openDatabase(path, opts);
     this.db.exec(`
@@ -105,6 +104,11 @@ export class Shard {
          (SELECT rowid FROM "${topic}" WHERE timestamp < ? LIMIT ?)`,
     ).run(cutoff, limit);
     return Number(changes);
+  }
+
+  /** Checkpoints the WAL without blocking readers or the next commit. */
+  checkpoint(): void {
+    checkpointPassive(this.db);
   }
 
   close(): void {

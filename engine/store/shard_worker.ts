@@ -17,9 +17,11 @@ export type ShardRequest =
     synchronous: Synchronous;
     busyTimeoutMs: number;
     indexes?: TopicIndex[];
+    walAutocheckpoint?: number;
   }
   | { op: "apply"; id: number; rows: Row[] }
   | { op: "expire"; id: number; topic: string; cutoff: number; limit: number }
+  | { op: "checkpoint"; id: number }
   | { op: "close"; id: number };
 
 /** A request without its id, as the writer makes it. */
@@ -57,6 +59,9 @@ self.onmessage = (event: MessageEvent<ShardRequest>) => {
           seq: shard!.seq,
           changes: shard!.expire(request.topic, request.cutoff, request.limit),
         });
+      case "checkpoint":
+        shard!.checkpoint();
+        return reply({ id: request.id, seq: shard!.seq });
       case "close":
         shard?.close();
         return reply({ id: request.id, seq: shard?.seq ?? 0 });

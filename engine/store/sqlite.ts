@@ -7,6 +7,11 @@ export interface OpenOptions {
   readOnly?: boolean;
   synchronous?: Synchronous;
   busyTimeoutMs?: number;
+  /**
+   * WAL pages after which a commit checkpoints (SQLite's default 1000). 0 leaves
+   * checkpointing to someone else: Litestream, while it replicates.
+   */
+  walAutocheckpoint?: number;
 }
 
 /**
@@ -19,6 +24,9 @@ export function openDatabase(path: string, opts: OpenOptions = {}): DatabaseSync
   if (!opts.readOnly) {
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(`PRAGMA synchronous = ${(opts.synchronous ?? "full").toUpperCase()}`);
+    if (opts.walAutocheckpoint !== undefined) {
+      db.exec(`PRAGMA wal_autocheckpoint = ${opts.walAutocheckpoint}`);
+    }
   }
   return db;
 }
@@ -34,4 +42,9 @@ export function transaction<T>(db: DatabaseSync, fn: () => T): T {
     if (db.isTransaction) db.exec("ROLLBACK");
     throw error;
   }
+}
+
+/** Checkpoints as much of the WAL as readers allow, without blocking anyone. */
+export function checkpointPassive(db: DatabaseSync): void {
+  db.exec("PRAGMA wal_checkpoint(PASSIVE)");
 }

@@ -12,8 +12,10 @@ export function topicNameProblem(name: string): string | undefined {
   if (!NAME.test(name)) {
     return "must be lower-case letters, digits and _ (not starting with a digit), at most 63 characters";
   }
-  if (name.startsWith("sqlite_") || name.startsWith("_litejoin")) {
-    return "is reserved (names starting with sqlite_ or _litejoin)";
+  if (
+    name.startsWith("sqlite_") || name.startsWith("_litejoin") || name.startsWith("_litestream")
+  ) {
+    return "is reserved (names starting with sqlite_, _litejoin or _litestream)";
   }
   const db = new DatabaseSync(":memory:");
   try {

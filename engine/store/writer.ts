@@ -39,6 +39,8 @@ export interface WriterOptions {
   topics: readonly string[];
   synchronous?: Synchronous;
   busyTimeoutMs?: number;
+  /** See `OpenOptions.walAutocheckpoint`. */
+  walAutocheckpoint?: number;
   /** Longest a message waits before the commit that holds it starts. */
   flushIntervalMs: number;
   /** Most messages per commit, and the size at which a batch goes at once. */
@@ -65,6 +67,8 @@ class ShardThread {
   #nextId = 1;
   seq = 0;
   pending: PendingBatch | undefined;
+  /** The batch being committed now. */
+  inflight: PendingBatch | undefined;
   committing = false;
   timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -125,6 +129,7 @@ export class Writer {
           synchronous: options.synchronous ?? "full",
           busyTimeoutMs: options.busyTimeoutMs ?? 5000,
           indexes: options.indexes ? [...options.indexes] : undefined,
+          walAutocheckpoint: options.walAutocheckpoint,
         });
         thread.seq = reply.seq;
         if (reply.indexes) writer.indexChanges.push({ shard: thread.index, ...reply.indexes });
@@ -192,6 +197,7 @@ export class Writer {
     clearTimeout(thread.timer);
     thread.pending = undefined;
     thread.committing = true;
+    thread.inflight = batch;
     const rows: Row[] = batch.messages.map((m) => [
       m.topic,
       m.key,
@@ -226,6 +232,7 @@ export class Writer {
       },
     ).finally(() => {
       thread.committing = false;
+      thread.inflight = undefined;
       if (thread.pending) {
         if (thread.pending.messages.length >= this.options.batchSize) this.#commit(thread);
         else setImmediate(() => this.#commit(thread));
@@ -237,6 +244,11 @@ export class Writer {
   async expire(shard: number, topic: string, cutoff: number, limit: number): Promise<number> {
     const reply = await this.#threads[shard].request({ op: "expire", topic, cutoff, limit });
     return reply.changes ?? 0;
+  }
+
+  /** Checkpoints one shard's WAL (PASSIVE: never blocks readers or commits). */
+  async checkpoint(shard: number): Promise<void> {
+    await this.#threads[shard].request({ op: "checkpoint" });
   }
 
   /** Calls `listener` after every commit, in commit order per shard. Returns a function that stops it. */
@@ -259,6 +271,20 @@ export class Writer {
       await new Promise((resolve) => setTimeout(resolve, 1));
       return this.flush();
     }
+  }
+
+  /**
+   * Resolves once every message queued before the call is committed (or its commit
+   * failed) and commit listeners have seen it. Unlike `flush`, it does not wait for
+   * messages queued later, so it returns promptly under sustained load.
+   */
+  barrier(): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const thread of this.#threads) {
+      if (thread.inflight) waits.push(thread.inflight.done.promise);
+      if (thread.pending) waits.push(thread.pending.done.promise);
+    }
+    return Promise.allSettled(waits).then(() => {});
   }
 
   /** Commits what is queued, refuses further writes, and closes the shards. */

@@ -172,3 +172,17 @@ Deno.test("readers see every shard's committed rows through one view per topic",
     await writer.close();
   }
 });
+
+Deno.test("writer barrier resolves once everything queued before it is committed and seen by listeners", async () => {
+  const { writer } = await openWriter({ shardCount: 2, flushIntervalMs: 50 });
+  const seen: string[] = [];
+  writer.onCommit((b) => b.messages.forEach((m) => seen.push(m.key)));
+  const before = Array.from({ length: 20 }, (_, i) => writer.write([msg(`b${i}`, {})]));
+  const barrier = writer.barrier();
+  const after = writer.write([msg("later", {})]);
+  await barrier;
+  assert.deepEqual(seen.filter((k) => k.startsWith("b")).length, 20);
+  await Promise.all([...before, after]);
+  await writer.barrier(); // nothing queued: resolves at once
+  await writer.close();
+});

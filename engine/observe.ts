@@ -1,0 +1,55 @@
+/**
+ * Gauges read when `/metrics` is scraped: the process, and the queues and health of
+ * joins and sinks. Counters and histograms live with the components that count.
+ */
+import type { Metrics } from "./metrics.ts";
+import type { Joiner } from "./joins/joiner.ts";
+import type { SinkRunner } from "./sinks/runner.ts";
+import { VERSION } from "./version.ts";
+
+export function observeEngine(
+  metrics: Metrics,
+  parts: { sinks: ReadonlyMap<string, SinkRunner>; joiner: Joiner; startedAt: number },
+): void {
+  const gauge = (
+    name: string,
+    help: string,
+    read: (set: (labels: Record<string, string>, v: number) => void) => void,
+  ) => {
+    const g = metrics.gauge(name, help);
+    g.collect(() => read((labels, value) => g.set(labels, value)));
+  };
+  gauge(
+    "litejoin_build_info",
+    "Always 1; the version is a label.",
+    (set) => set({ version: VERSION }, 1),
+  );
+  gauge(
+    "process_start_time_seconds",
+    "Start time of the engine since the Unix epoch, in seconds.",
+    (set) => set({}, parts.startedAt / 1000),
+  );
+  gauge(
+    "process_resident_memory_bytes",
+    "Resident memory of the process.",
+    (set) => set({}, Deno.memoryUsage().rss),
+  );
+  gauge(
+    "litejoin_heap_used_bytes",
+    "JavaScript heap in use.",
+    (set) => set({}, Deno.memoryUsage().heapUsed),
+  );
+  gauge("litejoin_sink_backlog_results", "Results queued for delivery, by sink.", (set) => {
+    for (const [sink, runner] of parts.sinks) set({ sink }, runner.backlog);
+  });
+  gauge("litejoin_join_pending_keys", "Changed keys waiting for evaluation, by join.", (set) => {
+    for (const join of parts.joiner.health()) set({ join: join.name }, join.pendingKeys);
+  });
+  gauge(
+    "litejoin_join_failing",
+    "1 while the last evaluation of a join failed, by join.",
+    (set) => {
+      for (const join of parts.joiner.health()) set({ join: join.name }, join.error ? 1 : 0);
+    },
+  );
+}

@@ -1,0 +1,2 @@
+/** The LiteJoin version, shown by `litejoin --version` and the control socket. */
+export const VERSION = "0.1.0";

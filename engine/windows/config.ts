@@ -1,0 +1,104 @@
+/**
+ * The `windows:` section of `litejoin.yaml`: one item per window, whose `type` picks
+ * its shape (tumbling: size; sliding: size and slide; session: gap, key, max_duration).
+ */
+import { custom, type Infer, list, object, oneOf, string, tagged } from "../config/schema.ts";
+import { componentName, dottedPath, topicName } from "../config/common.ts";
+import { duration } from "../config/units.ts";
+import { SessionWindows } from "./session.ts";
+import { SlidingWindows } from "./sliding.ts";
+import { TumblingWindows } from "./tumbling.ts";
+import type { WindowState } from "./window.ts";
+
+/** A length of event time: whole milliseconds, at least 1ms. */
+const span = () =>
+  duration().check((ms) =>
+    Number.isInteger(ms) && ms >= 1
+      ? undefined
+      : "must be a whole number of milliseconds, at least 1ms"
+  );
+
+/** What happens to an event that arrives for a window that has already closed. */
+export interface LatePolicy {
+  /** The sink that receives late events; without one they are counted and dropped. */
+  sink?: string;
+}
+
+const latePolicy = () =>
+  custom<LatePolicy>("drop | sink NAME", (raw) => {
+    if (raw === "drop") return {};
+    const match = typeof raw === "string"
+      ? /^sink\s+([A-Za-z][A-Za-z0-9_-]*)$/.exec(raw.trim())
+      : null;
+    if (match) return { sink: match[1] };
+    return {
+      error: `${JSON.stringify(raw)} is not drop or sink NAME (write e.g. late: sink late_events)`,
+    };
+  });
+
+export const windowSpec = tagged({
+  name: componentName(),
+  grace: duration().default(0).describe(
+    "How long after its end a window still takes events; it closes at end + grace.",
+    "10s",
+  ),
+  time: dottedPath().optional().describe(
+    "Payload field holding the event time (epoch ms or ISO-8601); by default the message timestamp.",
+    "occurred_at",
+  ),
+  topic: topicName().optional().describe(
+    "The topic whose messages open windows; by default the one topic the SQL reads.",
+  ),
+  emit: oneOf(["close", "update"] as const).default("close").describe(
+    "close: one result per window when it closes; update: also while it is open, as it changes.",
+  ),
+  row_key: string().optional().describe(
+    "The result column that tells the rows of one window apart, for SQL that returns several.",
+    "region",
+  ),
+  late: latePolicy().default({}).describe(
+    "drop (counted in litejoin_window_late_total), or sink NAME to deliver late events there.",
+    "sink late_events",
+  ),
+  sql: string().describe(
+    "One SELECT, run when a window closes with :window_start, :window_end (and :session_key) bound.",
+  ),
+  sinks: list(componentName(), { min: 1 }).describe("Sinks that receive the window results."),
+}, {
+  tumbling: object({
+    size: span().describe("Length of each window; windows are aligned to the Unix epoch.", "5m"),
+  }),
+  sliding: object({
+    size: span().describe("Length of each window.", "10m"),
+    slide: span().describe("How often a window starts (at most size).", "1m"),
+  }),
+  session: object({
+    gap: span().describe("Inactivity after which a key's session ends.", "30m"),
+    key: dottedPath().describe("Dotted path of the session key in the payload.", "user.id"),
+    max_duration: span().optional().describe(
+      "Longest span of one session; an event beyond it starts the next session.",
+      "12h",
+    ),
+  }),
+});
+
+export type WindowConfig = Infer<typeof windowSpec>;
+
+/** The empty window state of a configured window. */
+export function stateFor(c: WindowConfig): WindowState {
+  return c.type === "tumbling"
+    ? new TumblingWindows(c.size, c.grace)
+    : c.type === "sliding"
+    ? new SlidingWindows(c.size, c.slide, c.grace)
+    : new SessionWindows(c.gap, c.max_duration, c.grace);
+}
+
+/** What makes recorded window state mean the same thing: the shape of the windows and their time. */
+export function shapeOf(c: WindowConfig): unknown[] {
+  const shape = c.type === "tumbling"
+    ? [c.type, c.size]
+    : c.type === "sliding"
+    ? [c.type, c.size, c.slide]
+    : [c.type, c.gap, c.max_duration ?? null, c.key];
+  return [...shape, c.time ?? null];
+}
