@@ -6,7 +6,8 @@ import { run } from "./run.ts";
 import { validate } from "./validate.ts";
 import { dlqCommand } from "./dlq.ts";
 import { reshardCommand } from "./reshard.ts";
-import { replicationConfig } from "./replication.ts";
+import { replicationConfig, replicationMode } from "./replication.ts";
+import { healthcheck } from "./healthcheck.ts";
 
 export function program(): Command {
   const cli = new Command("litejoin")
@@ -29,6 +30,15 @@ export function program(): Command {
 
   cli.addCommand(dlqCommand());
 
+  cli.command("healthcheck")
+    .description(
+      "exit 0 if a running engine answers /healthz, else 1 (for container health checks)",
+    )
+    .option("-c, --config <file>", "config file (for http.listen)", "litejoin.yaml")
+    .option("--url <url>", "the /healthz URL to ask instead")
+    .option("--timeout <seconds>", "time allowed for the answer", "3")
+    .action((opts) => healthcheck(opts));
+
   cli.command("reshard")
     .description("rewrite the data offline into another shard count (stop the engine first)")
     .requiredOption("--to <n>", "the new shard count")
@@ -41,6 +51,10 @@ export function program(): Command {
     .option("-c, --config <file>", "config file", "litejoin.yaml")
     .option("--exec <command>", "also write `exec:`, so `litestream replicate` runs this command")
     .action((opts) => replicationConfig(opts));
+  replication.command("mode")
+    .description("print off, sidecar or embedded (for start-up scripts)")
+    .option("-c, --config <file>", "config file", "litejoin.yaml")
+    .action((opts) => replicationMode(opts));
 
   return cli as unknown as Command;
 }
