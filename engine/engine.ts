@@ -18,7 +18,7 @@ import type { Sink, SinkContext } from "./sinks/sink.ts";
 import type { Source, SourceContext } from "./sources/source.ts";
 import { sourceKinds } from "./sources/registry.ts";
 import { EmittedState } from "./joins/emitted.ts";
-import { FullEvaluator } from "./joins/evaluator.ts";
+import { chooseEvaluator, deltaScans, topicIndexes } from "./joins/mode.ts";
 import { Joiner, type JoinTask } from "./joins/joiner.ts";
 import { type Clock, type Result, systemClock } from "./types.ts";
 import { ControlServer } from "./control/server.ts";
@@ -130,10 +130,17 @@ export class Engine {
         flushIntervalMs: e.flush_interval,
         batchSize: e.batch_size,
         maxBacklog: e.max_backlog,
+        indexes: topicIndexes(config),
         walAutocheckpoint,
         tombstones: config.tiering.enabled,
       });
       opened.push({ close: () => void writer.close() });
+      for (const change of writer.indexChanges.filter((c) => c.shard === 0)) {
+        for (const name of change.created) {
+          log.child("store").info(`created index ${name} on every shard`);
+        }
+        for (const name of change.dropped) log.child("store").info(`dropped unused index ${name}`);
+      }
       log.child("store").info(
         `${e.shard_count} shard(s) in ${e.data_dir}, topics: ${
           config.topicNames.join(", ") || "none"
@@ -207,13 +214,27 @@ export class Engine {
           topics: config.joinSql.get(join.name)!.topics,
         };
         const emitted = new EmittedState(meta, join.name);
-        const evaluator = new FullEvaluator(definition, readers, emitted, clock);
+        const { evaluator, reason } = chooseEvaluator(
+          join,
+          definition,
+          config.joinDelta.get(join.name),
+          { readers, emitted, clock, shardCount: e.shard_count },
+        );
         joinLog.info(
           `join ${join.name}: reads ${definition.topics.join(", ")}, key ${join.key}, ` +
-            `mode ${evaluator.mode}, sinks ${join.sinks.join(", ")}`,
+            `mode ${evaluator.mode} (${reason}), sinks ${join.sinks.join(", ")}`,
         );
         return { definition, evaluator, emitted, sinks: join.sinks.map((s) => sinks.get(s)!) };
       });
+      for (const task of tasks) {
+        const scans = await deltaScans(task.evaluator, readers);
+        if (scans.length) {
+          joinLog.warn(
+            `join ${task.definition.name}: a delta scans a whole topic (${scans.join(", ")}); ` +
+              "link it to a changed topic with an equality on its key or a payload field",
+          );
+        }
+      }
       const joiner = new Joiner(tasks, readers, () => writer.seqs(), joinLog, metrics);
       writer.onCommit((batch) => joiner.onCommit(batch));
       await carrySseSets(config, sinks, readers, clock);

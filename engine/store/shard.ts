@@ -2,6 +2,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { checkpointPassive, openDatabase, type OpenOptions, transaction } from "./sqlite.ts";
 import { topicDdl } from "./topics.ts";
+import { ensureIndexes, type TopicIndex } from "./indexes.ts";
 
 export function shardPath(dataDir: string, index: number): string {
   return `${dataDir}/shard_${index}.db`;
@@ -54,12 +55,14 @@ export class Shard {
   readonly #saveSeq: StatementSync;
   readonly #tombstone: StatementSync | undefined;
   readonly #evictTombstone: StatementSync | undefined;
+  /** Payload indexes created and dropped when the shard opened. */
+  readonly indexChanges: { created: string[]; dropped: string[] } = { created: [], dropped: [] };
 
   constructor(
     readonly index: number,
     readonly path: string,
     topics: readonly string[],
-    opts: OpenOptions & { tombstones?: boolean } = {},
+    opts: OpenOptions & { tombstones?: boolean; indexes?: readonly TopicIndex[] } = {},
   ) {
     this.db = openDatabase(path, opts);
     this.db.exec(`
@@ -88,6 +91,12 @@ export class Shard {
       );
       this.#evictTombstone = this.db.prepare(
         `DELETE FROM ${TOMBSTONES} WHERE topic = ? AND key = ? AND _seq = ? AND timestamp = ?`,
+      );
+    }
+    if (opts.indexes) {
+      this.indexChanges = ensureIndexes(
+        this.db,
+        opts.indexes.filter((i) => topics.includes(i.topic)),
       );
     }
     const row = this.db.prepare("SELECT seq FROM _litejoin_shard WHERE id = 0").get();

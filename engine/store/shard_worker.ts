@@ -5,6 +5,7 @@
  */
 import { type Row, Shard, type Versions } from "./shard.ts";
 import type { Synchronous } from "./sqlite.ts";
+import type { TopicIndex } from "./indexes.ts";
 
 export type ShardRequest =
   | {
@@ -16,6 +17,7 @@ export type ShardRequest =
     synchronous: Synchronous;
     busyTimeoutMs: number;
     tombstones?: boolean;
+    indexes?: TopicIndex[];
     walAutocheckpoint?: number;
   }
   | { op: "apply"; id: number; rows: Row[] }
@@ -49,6 +51,8 @@ export interface ShardDone {
   seq: number;
   commitMs?: number;
   changes?: number;
+  /** After `open`: payload indexes created and dropped. */
+  indexes?: { created: string[]; dropped: string[] };
 }
 
 export type ShardReply = ShardDone | { id: number; error: string };
@@ -61,7 +65,7 @@ self.onmessage = (event: MessageEvent<ShardRequest>) => {
     switch (request.op) {
       case "open":
         shard = new Shard(request.index, request.path, request.topics, request);
-        return reply({ id: request.id, seq: shard.seq });
+        return reply({ id: request.id, seq: shard.seq, indexes: shard.indexChanges });
       case "apply": {
         const started = performance.now();
         const seq = shard!.apply(request.rows);

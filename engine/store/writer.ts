@@ -11,6 +11,7 @@ import { shardOf } from "./fnv.ts";
 import { type Row, shardPath, type Versions } from "./shard.ts";
 import type { ShardCommand, ShardDone, ShardReply } from "./shard_worker.ts";
 import type { Synchronous } from "./sqlite.ts";
+import type { TopicIndex } from "./indexes.ts";
 
 /** What one commit of one shard wrote. Listeners get it right after the commit. */
 export interface CommittedBatch {
@@ -48,6 +49,8 @@ export interface WriterOptions {
   maxBacklog: number;
   /** Record a tombstone for every delete (tiering needs them). */
   tombstones?: boolean;
+  /** Payload indexes every shard keeps (see `indexes.ts`). */
+  indexes?: readonly TopicIndex[];
 }
 
 class PendingBatch {
@@ -108,6 +111,8 @@ export class Writer {
   readonly #listeners = new Set<CommitListener>();
   #backlog = 0;
   #closed = false;
+  /** Payload indexes each shard created or dropped when it opened. */
+  readonly indexChanges: { shard: number; created: string[]; dropped: string[] }[] = [];
 
   private constructor(readonly options: WriterOptions) {
     this.#threads = Array.from({ length: options.shardCount }, (_, i) => new ShardThread(i));
@@ -126,9 +131,11 @@ export class Writer {
           synchronous: options.synchronous ?? "full",
           busyTimeoutMs: options.busyTimeoutMs ?? 5000,
           tombstones: options.tombstones ?? false,
+          indexes: options.indexes ? [...options.indexes] : undefined,
           walAutocheckpoint: options.walAutocheckpoint,
         });
         thread.seq = reply.seq;
+        if (reply.indexes) writer.indexChanges.push({ shard: thread.index, ...reply.indexes });
       }));
     } catch (error) {
       for (const thread of writer.#threads) thread.worker.terminate();
