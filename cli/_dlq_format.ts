@@ -1,5 +1,5 @@
 /** How `litejoin dlq` shows the queue to people: tables, one entry, a progress bar. */
-import type { DlqEntry as Entry, DlqStats as Stats, ReplayProgress } from "../engine/mod.ts";
+import type { DlqEntry as Entry, DlqStats as Stats } from "../engine/mod.ts";
 
 export function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
@@ -94,27 +94,4 @@ export function formatEntry(e: Entry, now: number): string {
   fields.push(["error", e.error]);
   return fields.map(([k, v]) => `${(k + ":").padEnd(14)}${v}`).join("\n") +
     `\npayload:\n${JSON.stringify(e.payload, null, 2)}`;
-}
-
-/** A one-line progress bar on stderr (a terminal): `[#####.....] 12/40  11 delivered, 1 failed`. */
-export function progressBar() {
-  const encoder = new TextEncoder();
-  const write = (text: string) => Deno.stderr.writeSync(encoder.encode(text));
-  let shown = false;
-  return {
-    update(p: ReplayProgress) {
-      const width = 30;
-      const filled = p.total ? Math.round((p.done / p.total) * width) : width;
-      write(
-        `\r\x1b[2Kreplaying [${"#".repeat(filled)}${
-          ".".repeat(width - filled)
-        }] ${p.done}/${p.total}` +
-          `  ${p.delivered} delivered, ${p.failed} failed`,
-      );
-      shown = true;
-    },
-    done() {
-      if (shown) write("\n");
-    },
-  };
 }

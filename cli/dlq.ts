@@ -12,7 +12,8 @@ import {
 } from "../engine/mod.ts";
 import { EXIT, fail } from "./exit.ts";
 import { openDlq, type OpenedDlq, type SourceOptions, UsageError } from "./_dlq_source.ts";
-import { formatEntry, formatList, formatStats, plural, progressBar } from "./_dlq_format.ts";
+import { formatEntry, formatList, formatStats, plural } from "./_dlq_format.ts";
+import { progressBar } from "./_progress.ts";
 
 const integer = (what: string, min: number) => (value: string) => {
   if (!/^\d+$/.test(value) || Number(value) < min) {
@@ -107,12 +108,13 @@ export function dlqCommand(): Command {
         failDlq(new UsageError("say what to replay: an entry ID, --sink NAME or --all"));
       }
       return withDlq(opts, async (q) => {
-        const bar = Deno.stderr.isTerminal() && !opts.json ? progressBar() : undefined;
+        const bar = opts.json ? undefined : progressBar("replaying", "entries");
         const summary = await q.api.replay(
           { id, sink: opts.sink, all: opts.all },
-          bar?.update,
+          bar &&
+            ((p) => bar.update(p.done, p.total, `${p.delivered} delivered, ${p.failed} failed`)),
         );
-        bar?.done();
+        bar?.end();
         if (opts.json) printJson(summary);
         else {
           console.log(

@@ -1,12 +1,15 @@
 /** The `litejoin` command. */
-import { Command, CommanderError } from "@commander-js/extra-typings";
+import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { VERSION } from "../engine/version.ts";
 import { EXIT } from "./exit.ts";
 import { run } from "./run.ts";
 import { validate } from "./validate.ts";
 import { dlqCommand } from "./dlq.ts";
 import { reshardCommand } from "./reshard.ts";
-import { replicationConfig } from "./replication.ts";
+import { replicationConfig, replicationMode } from "./replication.ts";
+import { healthcheck } from "./healthcheck.ts";
+import { query } from "./query.ts";
+import { TIERS } from "../engine/tiers/query.ts";
 import { status } from "./status.ts";
 import { tui } from "./tui.ts";
 
@@ -31,6 +34,15 @@ export function program(): Command {
 
   cli.addCommand(dlqCommand());
 
+  cli.command("healthcheck")
+    .description(
+      "exit 0 if a running engine answers /healthz, else 1 (for container health checks)",
+    )
+    .option("-c, --config <file>", "config file (for http.listen)", "litejoin.yaml")
+    .option("--url <url>", "the /healthz URL to ask instead")
+    .option("--timeout <seconds>", "time allowed for the answer", "3")
+    .action((opts) => healthcheck(opts));
+
   cli.command("reshard")
     .description("rewrite the data offline into another shard count (stop the engine first)")
     .requiredOption("--to <n>", "the new shard count")
@@ -43,6 +55,25 @@ export function program(): Command {
     .option("-c, --config <file>", "config file", "litejoin.yaml")
     .option("--exec <command>", "also write `exec:`, so `litestream replicate` runs this command")
     .action((opts) => replicationConfig(opts));
+  replication.command("mode")
+    .description("print off, sidecar or embedded (for start-up scripts)")
+    .option("-c, --config <file>", "config file", "litejoin.yaml")
+    .action((opts) => replicationMode(opts));
+
+  cli.command("query")
+    .description(
+      "answer one SELECT, written as for the hot tier, from the hot, warm and cold tiers",
+    )
+    .argument("<sql>", 'one SELECT, e.g. "SELECT count(*) FROM orders"')
+    .option("-c, --config <file>", "config file", "litejoin.yaml")
+    .addOption(
+      new Option("--tier <tier>", "which tiers to read").choices(TIERS).default("all" as const),
+    )
+    .option("--history", "every stored version, with the tier that holds it (_tier)")
+    .addOption(new Option("--json", "print a JSON array of row objects").conflicts("csv"))
+    .option("--csv", "print CSV with a header line")
+    .option("--max-rows <n>", "print at most this many rows (0: all)", "10000")
+    .action((sql, opts) => query(sql, opts));
 
   cli.command("tui")
     .description("the operations console: attaches to a running engine over its control socket")

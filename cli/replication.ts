@@ -21,3 +21,13 @@ export async function replicationConfig(opts: { config: string; exec?: string })
     fail(error);
   }
 }
+
+/** `litejoin replication mode`: prints off, sidecar or embedded, for start-up scripts. */
+export async function replicationMode(opts: { config: string }): Promise<void> {
+  try {
+    const { replication } = await loadConfig(opts.config);
+    console.log(replication.enabled ? replication.mode : "off");
+  } catch (error) {
+    fail(error);
+  }
+}

@@ -18,7 +18,7 @@ export async function reshardCommand(opts: { config: string; to: string }): Prom
     const dataDir = config.engine.data_dir;
     const lock = await Deno.open(`${dataDir}/LOCK`, { create: true, write: true });
     if (!(await lock.tryLock(true))) throw new LockedError(dataDir);
-    const bar = progressBar("copying rows");
+    const bar = progressBar("copying", "rows");
     const report = reshard(dataDir, to, (done, total) => bar.update(done, total));
     bar.end();
     lock.close();

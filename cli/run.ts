@@ -1,6 +1,7 @@
 /** `litejoin run`: the engine, headless, until SIGINT or SIGTERM. */
 import { Engine, loadConfig } from "../engine/mod.ts";
 import { EXIT, fail } from "./exit.ts";
+import { terminalOptions } from "./_terminal.ts";
 
 export async function run(opts: { config: string }): Promise<void> {
   // Listen for signals before starting, so that one arriving mid-start still
@@ -20,7 +21,8 @@ export async function run(opts: { config: string }): Promise<void> {
   Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
   Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
   try {
-    engine = await Engine.start(await loadConfig(opts.config));
+    const config = await loadConfig(opts.config);
+    engine = await Engine.start(config, terminalOptions(config));
   } catch (error) {
     fail(error);
   }

@@ -18,7 +18,7 @@ import type { Sink, SinkContext } from "./sinks/sink.ts";
 import type { Source, SourceContext } from "./sources/source.ts";
 import { sourceKinds } from "./sources/registry.ts";
 import { EmittedState } from "./joins/emitted.ts";
-import { FullEvaluator } from "./joins/evaluator.ts";
+import { chooseEvaluator, deltaScans, topicIndexes } from "./joins/mode.ts";
 import { Joiner, type JoinTask } from "./joins/joiner.ts";
 import { type Clock, type Result, systemClock } from "./types.ts";
 import { ControlServer } from "./control/server.ts";
@@ -42,12 +42,17 @@ import { carrySseSets } from "./sinks/sse_carry.ts";
 import { observeEngine } from "./observe.ts";
 import { systemTimers, type Timers } from "./windows/timers.ts";
 import { Windower } from "./windows/windower.ts";
+import { Tiering } from "./tiers/tiering.ts";
+import type { Progress } from "./progress.ts";
+import { serveTierQueries } from "./tiers/control.ts";
 
 export interface EngineOptions {
   clock?: Clock;
   /** Timers on the same time as `clock` (windows close on them). */
   timers?: Timers;
   log?: Logger;
+  /** Where long tiering runs show their progress (a terminal's status line). */
+  progress?: Progress;
 }
 
 /** The data directory is in use by another engine. */
@@ -72,6 +77,8 @@ export class Engine {
   /** The Litestream child, in embedded replication mode. */
   litestream: LitestreamProcess | undefined;
   walGuard: WalGuard | undefined;
+  /** Hot to warm to cold, when `tiering.enabled`. */
+  tiering: Tiering | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(
@@ -124,9 +131,17 @@ export class Engine {
         flushIntervalMs: e.flush_interval,
         batchSize: e.batch_size,
         maxBacklog: e.max_backlog,
+        indexes: topicIndexes(config),
         walAutocheckpoint,
+        tombstones: config.tiering.enabled,
       });
       opened.push({ close: () => void writer.close() });
+      for (const change of writer.indexChanges.filter((c) => c.shard === 0)) {
+        for (const name of change.created) {
+          log.child("store").info(`created index ${name} on every shard`);
+        }
+        for (const name of change.dropped) log.child("store").info(`dropped unused index ${name}`);
+      }
       log.child("store").info(
         `${e.shard_count} shard(s) in ${e.data_dir}, topics: ${
           config.topicNames.join(", ") || "none"
@@ -200,17 +215,49 @@ export class Engine {
           topics: config.joinSql.get(join.name)!.topics,
         };
         const emitted = new EmittedState(meta, join.name);
-        const evaluator = new FullEvaluator(definition, readers, emitted, clock);
+        const { evaluator, reason } = chooseEvaluator(
+          join,
+          definition,
+          config.joinDelta.get(join.name),
+          { readers, emitted, clock, shardCount: e.shard_count },
+        );
         joinLog.info(
           `join ${join.name}: reads ${definition.topics.join(", ")}, key ${join.key}, ` +
-            `mode ${evaluator.mode}, sinks ${join.sinks.join(", ")}`,
+            `mode ${evaluator.mode} (${reason}), sinks ${join.sinks.join(", ")}`,
         );
         return { definition, evaluator, emitted, sinks: join.sinks.map((s) => sinks.get(s)!) };
       });
+      for (const task of tasks) {
+        const scans = await deltaScans(task.evaluator, readers);
+        if (scans.length) {
+          joinLog.warn(
+            `join ${task.definition.name}: a delta scans a whole topic (${scans.join(", ")}); ` +
+              "link it to a changed topic with an equality on its key or a payload field",
+          );
+        }
+      }
       const joiner = new Joiner(tasks, readers, () => writer.seqs(), joinLog, metrics);
       writer.onCommit((batch) => joiner.onCommit(batch));
       await carrySseSets(config, sinks, readers, clock);
       await joiner.recover();
+
+      // Tiering: finish what a crash interrupted before any source writes.
+      const tiering = config.tiering.enabled
+        ? await Tiering.open({
+          config,
+          writer,
+          meta,
+          clock,
+          log: log.child("tiering"),
+          metrics,
+          progress: opts.progress,
+          retentionOf: (topic) => topicRetention(config, topic),
+        })
+        : undefined;
+      if (tiering) {
+        opened.push({ close: () => void tiering.stop() });
+        await tiering.recover();
+      }
 
       // Windows: closed on the clock, delivered through the sinks, progress in meta.db.
       const windower = Windower.fromConfig(config, sinks, {
@@ -256,6 +303,8 @@ export class Engine {
       serveEngineInfo(engine.control, engine);
       engine.dlq = dlq;
       serveDlq(engine.control, dlq?.api);
+      engine.tiering = tiering;
+      serveTierQueries(engine.control, config);
       serveConsole(engine.control, engine);
 
       const rejects = dlq ?? loggedRejects(log.child("dlq"), metrics);
@@ -271,7 +320,8 @@ export class Engine {
       }
       const address = await http.start(config.http.listen);
       opened.push({ close: () => void http.stop() });
-      retention.start(e.retention_interval);
+      if (tiering) tiering.start(e.retention_interval);
+      else retention.start(e.retention_interval);
       dlq?.start();
       if (replicated) {
         engine.walGuard = new WalGuard(
@@ -349,6 +399,7 @@ export class Engine {
     await Promise.allSettled(this.sources.map((s) => s.stop()));
     await this.http.stop();
     await this.retention.stop();
+    await this.tiering?.stop();
     await this.writer.flush();
     await this.joiner.stop();
     await this.windower?.stop();

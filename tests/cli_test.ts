@@ -124,3 +124,28 @@ Deno.test("litejoin run without a config file says so in one line, exit 2", asyn
     "litejoin.yaml: cannot read the config: no such file (pass another with -c FILE)",
   );
 });
+
+Deno.test("litejoin healthcheck exits 0 against a running engine and 1 when none answers", async () => {
+  const dir = await dirWith(SIMPLE);
+  const engine = await spawnEngine(dir);
+  try {
+    const port = new URL(engine.url).port;
+    const up = await cli(["healthcheck", "--url", `${engine.url}/healthz`]);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stdout, /"status":"ok"/);
+    await Deno.writeTextFile(
+      `${dir}/litejoin.yaml`,
+      SIMPLE.replace('"127.0.0.1:0"', `"127.0.0.1:${port}"`),
+    );
+    assert.equal((await cli(["healthcheck", "-c", `${dir}/litejoin.yaml`])).code, 0);
+  } finally {
+    engine.child.kill("SIGTERM");
+    await engine.exited;
+  }
+  const down = await cli(["healthcheck", "-c", `${dir}/litejoin.yaml`]);
+  assert.equal(down.code, 1);
+  assert.match(
+    down.stderr.trim(),
+    /^litejoin: http:\/\/127\.0\.0\.1:\d+\/healthz did not answer: /,
+  );
+});

@@ -49,6 +49,12 @@ const NEEDS: Need[] = [
     apt: ["pkg-config", "librdkafka-dev"],
   },
   {
+    why:
+      "s3rver, the local S3 of the tiering tests, runs under Node with --openssl-legacy-provider",
+    present: () => succeeds("node", ["--openssl-legacy-provider", "-e", "0"]),
+    apt: ["nodejs"],
+  },
+  {
     why: "the console's real-terminal tests (tests/tui_test.ts) run litejoin tui inside tmux",
     present: () => succeeds("tmux", ["-V"]),
     apt: ["tmux"],

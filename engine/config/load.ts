@@ -8,8 +8,10 @@ import { Context, invalid, type Problem } from "./schema.ts";
 import { closest } from "./_suggest.ts";
 import { configSpec, type ParsedConfig } from "./spec.ts";
 import { type Analysis, analyzeSql, SqlProblem } from "../joins/analyze.ts";
+import { analyzeDelta, type DeltaAnalysis } from "../joins/delta_plan.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { checkWindows, type WindowSql } from "../windows/check.ts";
+import { type TierPaths, tierPaths } from "../tiers/spec.ts";
 
 export interface Config extends ParsedConfig {
   /** The config file as given. */
@@ -18,8 +20,12 @@ export interface Config extends ParsedConfig {
   topicNames: string[];
   /** What SQLite says about each join's SQL, by join name. */
   joinSql: Map<string, Analysis>;
+  /** Whether each join can be evaluated by deltas, and how (see `delta_plan.ts`). */
+  joinDelta: Map<string, DeltaAnalysis>;
   /** What SQLite says about each window's SQL, and the topic that opens its windows. */
   windowSql: Map<string, WindowSql>;
+  /** The warm and cache directories of `tiering`, absolute. */
+  tierPaths: TierPaths;
 }
 
 /** A configuration that cannot be used; `lines` holds one `file:line:col: path: message` each. */
@@ -136,6 +142,7 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
   const sinkNames = parsed.sinks.map((s) => s.name);
   const feeders = new Map<string, string[]>();
   const joinSql = new Map<string, Analysis>();
+  const joinDelta = new Map<string, DeltaAnalysis>();
   parsed.joins.forEach((join, i) => {
     join.sinks.forEach((sink, j) => {
       if (!sinkNames.includes(sink)) {
@@ -169,6 +176,17 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
         );
       }
       joinSql.set(join.name, analysis);
+      if (analysis.topics.length && join.mode !== "full") {
+        const delta = analyzeDelta(join.sql, topicNames);
+        joinDelta.set(join.name, delta);
+        if (join.mode === "delta" && !delta.exact) {
+          report(
+            ["joins", i, "mode"],
+            `delta evaluation is not exact for this query: ${delta.reason}; ` +
+              "use mode: auto (falls back to full) or mode: full",
+          );
+        }
+      }
     } catch (error) {
       if (!(error instanceof SqlProblem)) throw error;
       report(["joins", i, "sql"], error.message);
@@ -217,7 +235,9 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
     file,
     topicNames,
     joinSql,
+    joinDelta,
     windowSql,
+    tierPaths: tierPaths(parsed.tiering, base, dataDir),
   };
 }
 

@@ -17,7 +17,9 @@ import { duration, listen } from "./units.ts";
 import { MAX_SHARDS } from "../store/reader_db.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { sinkKinds } from "../sinks/registry.ts";
+import { jsonPathProblem } from "../store/indexes.ts";
 import { spec as dlqSpec } from "../dlq/dlq.ts";
+import { tieringSpec } from "../tiers/spec.ts";
 import { replicationSpec } from "../replication/litestream_config.ts";
 import { corsSpec } from "../http/cors.ts";
 import { staticSpec } from "../http/static.ts";
@@ -93,6 +95,10 @@ export const logSpec = object({
 export const topicSpec = object({
   name: topicName().describe("Topic name; a table of that name in every shard."),
   retention: duration().optional().describe("Overrides engine.retention for this topic."),
+  indexes: list(string().check(jsonPathProblem)).default([]).describe(
+    "Payload fields to index on every shard (json_extract(payload, path)), for SQL that filters on them.",
+    ["customer_id", "$.address.city"],
+  ),
 });
 
 export const sourceSpec = tagged({ name: componentName() }, specsOf(sourceKinds));
@@ -103,6 +109,10 @@ export const joinSpec = object({
   key: string().describe("The result column that identifies a result row.", "order_id"),
   sql: string().describe("One SELECT over topics."),
   sinks: list(componentName(), { min: 1 }).describe("Sinks that receive the changed results."),
+  mode: oneOf(["auto", "delta", "full"] as const).default("auto").describe(
+    "auto: delta evaluation when SQLite shows it is exact for the query, else full; " +
+      "delta: require it; full: re-run the whole query after every batch.",
+  ),
 });
 
 export const configSpec = object({
@@ -120,6 +130,7 @@ export const configSpec = object({
   dlq: dlqSpec.describe(
     "The dead-letter queue: failed deliveries kept in data_dir/dlq.db and retried.",
   ),
+  tiering: tieringSpec,
   replication: replicationSpec,
 });
 

@@ -5,7 +5,7 @@
  */
 import type { Readers, Row } from "../store/readers.ts";
 import type { Clock, Result } from "../types.ts";
-import type { EmittedState, EmittedUpdate } from "./emitted.ts";
+import type { EmittedState, EmittedUpdate, ProvenanceUpdate } from "./emitted.ts";
 import { hashString } from "./emitted.ts";
 
 /** Changed keys per topic, from one or more committed batches. */
@@ -19,6 +19,8 @@ export interface Evaluation {
   missingKeys: number;
   /** Result keys that appeared more than once (the last row won). */
   duplicateKeys: number;
+  /** Sources of results to record with `update` (delta evaluation only). */
+  provenance?: ProvenanceUpdate;
 }
 
 export interface JoinDefinition {
@@ -37,6 +39,14 @@ export interface Evaluator {
    * since. Assumes the previous evaluation's update was recorded.
    */
   evaluate(changes: TopicChanges): Promise<Evaluation>;
+  /**
+   * Writes were committed while no evaluation ran (after a crash), and the keys they
+   * deleted cannot be listed: the next evaluation must not rely on `changes` alone.
+   * Returns true if an evaluation is needed even when no changed key is known.
+   */
+  resync?(): boolean;
+  /** True when what the evaluator recorded is stale (e.g. the SQL changed): run it at start. */
+  stale?(): boolean;
 }
 
 /**
@@ -53,6 +63,11 @@ export class FullEvaluator implements Evaluator {
     readonly emitted: EmittedState,
     readonly clock: Clock,
   ) {}
+
+  /** A full evaluation never relies on the changed keys; it only needs to run. */
+  resync(): boolean {
+    return true;
+  }
 
   async evaluate(_changes: TopicChanges): Promise<Evaluation> {
     const rows = await this.readers.all(this.join.sql);

@@ -38,6 +38,8 @@ class JoinState {
   progress: number[];
   running: Promise<void> | undefined;
   retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Evaluate even with no changed key (the evaluator asked to resync). */
+  forced = false;
   failures = 0;
   error = "";
 
@@ -119,7 +121,10 @@ export class Joiner {
         }
       }
       state.pendingSeq = seqs.map((seq, i) => Math.max(seq, state.pendingSeq[i]));
+      state.forced = state.task.evaluator.stale?.() ?? false;
       if (state.pendingSeq.some((seq, i) => seq > state.progress[i])) {
+        // Rows deleted meanwhile left no key behind to find.
+        state.forced ||= state.task.evaluator.resync?.() ?? false;
         this.log.info(
           `join ${state.task.definition.name}: catching up on ${state.pendingKeys} changed key(s)`,
         );
@@ -147,8 +152,9 @@ export class Joiner {
   }
 
   #schedule(state: JoinState): void {
-    if (this.#stopped || state.running || state.retryTimer || state.pendingKeys === 0) {
-      if (state.pendingKeys === 0 && !state.running) this.#settleProgress(state);
+    const idle = state.pendingKeys === 0 && !state.forced;
+    if (this.#stopped || state.running || state.retryTimer || idle) {
+      if (idle && !state.running) this.#settleProgress(state);
       return;
     }
     state.running = this.#run(state).finally(() => {
@@ -168,14 +174,17 @@ export class Joiner {
     const { definition, evaluator, emitted, sinks } = state.task;
     const changes = state.pending;
     const covered = [...state.pendingSeq];
+    const forced = state.forced;
     state.pending = new Map();
     state.pendingKeys = 0;
+    state.forced = false;
     const started = performance.now();
     let evaluation;
     try {
       evaluation = await evaluator.evaluate(changes);
     } catch (error) {
       for (const [topic, keys] of changes) state.merge(topic, keys);
+      state.forced ||= forced;
       this.#fail(state, error as Error);
       return;
     }
@@ -189,7 +198,7 @@ export class Joiner {
       );
     }
     await this.#deliver(definition.name, evaluation.results, sinks);
-    emitted.commit(evaluation.update, covered);
+    emitted.commit(evaluation.update, covered, evaluation.provenance);
     state.progress = covered;
     state.failures = 0;
     state.error = "";
@@ -245,6 +254,15 @@ export class Joiner {
   async stop(): Promise<void> {
     await this.drain();
     this.#stopped = true;
-    for (const state of this.#states) clearTimeout(state.retryTimer);
+    const seqs = this.shardSeqs();
+    for (const state of this.#states) {
+      clearTimeout(state.retryTimer);
+      // Every commit so far has been seen: a join with nothing left to evaluate is
+      // up to date with all of them (including writes to topics it does not read).
+      if (state.pendingKeys === 0 && !state.forced && !state.retryTimer) {
+        state.pendingSeq = seqs.map((seq, i) => Math.max(seq, state.pendingSeq[i]));
+        this.#settleProgress(state);
+      }
+    }
   }
 }

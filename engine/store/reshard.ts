@@ -13,7 +13,7 @@ import { DatabaseSync } from "node:sqlite";
 import { basename, join } from "node:path";
 import { shardOf } from "./fnv.ts";
 import { Meta } from "./meta.ts";
-import { type Row, Shard, shardPath } from "./shard.ts";
+import { type Row, Shard, shardPath, TOMBSTONES } from "./shard.ts";
 import { crashPoint } from "../crash_point.ts";
 
 export const RESHARD_MARKER = "RESHARD_IN_PROGRESS";
@@ -152,6 +152,21 @@ function build(
     copy(false);
     const settledInNew = fresh.map((s) => s.seq);
     copy(true);
+    // Tombstones (kept with tiering on) move with their keys, after the rows.
+    const tombstones: { topic: string; key: string; timestamp: number }[][] = fresh.map(() => []);
+    for (const db of old) {
+      if (!db.prepare("SELECT 1 FROM sqlite_schema WHERE name = ?").get(TOMBSTONES)) continue;
+      const rows = db.prepare(`SELECT topic, key, timestamp FROM ${TOMBSTONES} ORDER BY _seq`);
+      for (const r of rows.iterate()) {
+        const key = String(r.key);
+        tombstones[shardOf(key, plan.to)].push({
+          topic: String(r.topic),
+          key,
+          timestamp: Number(r.timestamp),
+        });
+      }
+    }
+    tombstones.forEach((list, i) => list.length && fresh[i].carryTombstones(list));
     progress(done, total);
 
     const rows: Record<string, number> = {};

@@ -2,6 +2,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { checkpointPassive, openDatabase, type OpenOptions, transaction } from "./sqlite.ts";
 import { topicDdl } from "./topics.ts";
+import { ensureIndexes, type TopicIndex } from "./indexes.ts";
 
 export function shardPath(dataDir: string, index: number): string {
   return `${dataDir}/shard_${index}.db`;
@@ -23,12 +24,31 @@ interface TopicStatements {
   insert: StatementSync;
   update: StatementSync;
   remove: StatementSync;
+  evict: StatementSync;
 }
 
 /** Per topic: rows stored now, and messages written since the shard was opened. */
 export interface TopicCount {
   rows: number;
   written: number;
+}
+
+/**
+ * With tiering, a delete leaves a tombstone `(topic, key, timestamp, _seq)` so that older
+ * versions of the key in the warm and cold tiers are known to be deleted. Tombstones
+ * move down the tiers like rows.
+ */
+export const TOMBSTONES = "_litejoin_tombstones";
+
+/**
+ * Versions of rows, column by column: a version is a key with the `_seq` the shard gave
+ * it and its timestamp (the timestamp keeps a version's identity even if `litejoin
+ * reshard` renumbers `_seq`).
+ */
+export interface Versions {
+  keys: string[];
+  seqs: number[];
+  timestamps: number[];
 }
 
 /**
@@ -40,6 +60,10 @@ export class Shard {
   #seq: number;
   readonly #topics = new Map<string, TopicStatements>();
   readonly #saveSeq: StatementSync;
+  readonly #tombstone: StatementSync | undefined;
+  readonly #evictTombstone: StatementSync | undefined;
+  /** Payload indexes created and dropped when the shard opened. */
+  readonly indexChanges: { created: string[]; dropped: string[] } = { created: [], dropped: [] };
   /** Kept exact by every write and delete, from one count at open: no scans afterwards. */
   readonly counts = new Map<string, TopicCount>();
 
@@ -47,7 +71,7 @@ export class Shard {
     readonly index: number,
     readonly path: string,
     topics: readonly string[],
-    opts: OpenOptions = {},
+    opts: OpenOptions & { tombstones?: boolean; indexes?: readonly TopicIndex[] } = {},
   ) {
     this.db = openDatabase(path, opts);
     this.db.exec(`
@@ -69,9 +93,27 @@ export class Shard {
           `UPDATE "${topic}" SET payload = ?, timestamp = ?, _seq = ?, _change = ? WHERE key = ?`,
         ),
         remove: this.db.prepare(`DELETE FROM "${topic}" WHERE key = ?`),
+        evict: this.db.prepare(
+          `DELETE FROM "${topic}" WHERE key = ? AND _seq = ? AND timestamp = ?`,
+        ),
       });
       const { n } = this.db.prepare(`SELECT count(*) AS n FROM "${topic}"`).get() as { n: number };
       this.counts.set(topic, { rows: Number(n), written: 0 });
+    }
+    if (opts.tombstones) {
+      this.db.exec(tombstoneDdl());
+      this.#tombstone = this.db.prepare(
+        `INSERT OR REPLACE INTO ${TOMBSTONES} (topic, key, timestamp, _seq) VALUES (?, ?, ?, ?)`,
+      );
+      this.#evictTombstone = this.db.prepare(
+        `DELETE FROM ${TOMBSTONES} WHERE topic = ? AND key = ? AND _seq = ? AND timestamp = ?`,
+      );
+    }
+    if (opts.indexes) {
+      this.indexChanges = ensureIndexes(
+        this.db,
+        opts.indexes.filter((i) => topics.includes(i.topic)),
+      );
     }
     const row = this.db.prepare("SELECT seq FROM _litejoin_shard WHERE id = 0").get();
     this.#seq = Number(row?.seq ?? 0);
@@ -97,8 +139,10 @@ export class Shard {
         if (!statements) throw new RangeError(`unknown topic "${topic}"`);
         seq++;
         let delta = 0;
-        if (payload === null) delta = -Number(statements.remove.run(key).changes);
-        else if (statements.insert.run(key, payload, timestamp, seq, change).changes) delta = 1;
+        if (payload === null) {
+          delta = -Number(statements.remove.run(key).changes);
+          this.#tombstone?.run(topic, key, timestamp, seq);
+        } else if (statements.insert.run(key, payload, timestamp, seq, change).changes) delta = 1;
         else statements.update.run(payload, timestamp, seq, change, key);
         const tally = changed.get(topic);
         if (tally) {
@@ -123,9 +167,54 @@ export class Shard {
       `DELETE FROM "${topic}" WHERE rowid IN
          (SELECT rowid FROM "${topic}" WHERE timestamp < ? LIMIT ?)`,
     ).run(cutoff, limit);
-    const count = this.counts.get(topic);
-    if (count) count.rows -= Number(changes);
+    this.#counted(topic, -Number(changes));
     return Number(changes);
+  }
+
+  /** Moves the row count of `topic` by `delta` after a delete outside `apply`. */
+  #counted(topic: string, delta: number): void {
+    const count = this.counts.get(topic);
+    if (count) count.rows += delta;
+  }
+
+  /**
+   * Deletes exactly the given versions (`key` with its `_seq` and `timestamp`) of
+   * `topic`, or of its tombstones, in one transaction; returns how many were still
+   * there. A key written again since is another version and stays.
+   */
+  evict(topic: string, versions: Versions, tombstones = false): number {
+    const statements = this.#topics.get(topic);
+    if (!statements) throw new RangeError(`unknown topic "${topic}"`);
+    if (tombstones && !this.#evictTombstone) return 0;
+    let removed = 0;
+    transaction(this.db, () => {
+      const { keys, seqs, timestamps } = versions;
+      for (let i = 0; i < keys.length; i++) {
+        const result = tombstones
+          ? this.#evictTombstone!.run(topic, keys[i], seqs[i], timestamps[i])
+          : statements.evict.run(keys[i], seqs[i], timestamps[i]);
+        removed += Number(result.changes);
+      }
+    });
+    if (!tombstones) this.#counted(topic, -removed);
+    return removed;
+  }
+
+  /**
+   * Adds tombstones carried over from another shard layout (`litejoin reshard`), in
+   * order, each with the next seq of this shard, in one transaction.
+   */
+  carryTombstones(tombstones: readonly { topic: string; key: string; timestamp: number }[]): void {
+    this.db.exec(tombstoneDdl());
+    const insert = this.db.prepare(
+      `INSERT OR REPLACE INTO ${TOMBSTONES} (topic, key, timestamp, _seq) VALUES (?, ?, ?, ?)`,
+    );
+    let seq = this.#seq;
+    transaction(this.db, () => {
+      for (const t of tombstones) insert.run(t.topic, t.key, t.timestamp, ++seq);
+      this.#saveSeq.run(seq);
+    });
+    this.#seq = seq;
   }
 
   /** Checkpoints the WAL without blocking readers or the next commit. */
@@ -133,7 +222,54 @@ export class Shard {
     checkpointPassive(this.db);
   }
 
+  /**
+   * Deletes up to `limit` rows (or tombstones) of `topic` with `from <= timestamp < to`
+   * written at or before seq `upTo`; returns how many.
+   *
+   * With `upTo` the shard's seq in the read snapshot that exported `[from, to)`, these
+   * are exactly the exported versions still here: seqs only grow, a version is never
+   * changed in place, so a row with `_seq <= upTo` existed in that snapshot, and with its
+   * timestamp in range it was exported. A key written since (an upsert, a late row)
+   * has a larger `_seq` and stays.
+   */
+  evictExported(
+    topic: string,
+    from: number,
+    to: number,
+    upTo: number,
+    limit: number,
+    tombstones = false,
+  ): number {
+    if (!this.#topics.has(topic)) throw new RangeError(`unknown topic "${topic}"`);
+    if (tombstones && !this.#evictTombstone) return 0;
+    const { changes } = tombstones
+      ? this.db.prepare(
+        `DELETE FROM ${TOMBSTONES} WHERE rowid IN (SELECT rowid FROM ${TOMBSTONES}
+           WHERE topic = ? AND timestamp >= ? AND timestamp < ? AND _seq <= ? LIMIT ?)`,
+      ).run(topic, from, to, upTo, limit)
+      : this.db.prepare(
+        `DELETE FROM "${topic}" WHERE rowid IN (SELECT rowid FROM "${topic}"
+           WHERE timestamp >= ? AND timestamp < ? AND _seq <= ? LIMIT ?)`,
+      ).run(from, to, upTo, limit);
+    if (!tombstones) this.#counted(topic, -Number(changes));
+    return Number(changes);
+  }
+
   close(): void {
     if (this.db.isOpen) this.db.close();
   }
+}
+
+/** The tombstone table of one shard; safe to run again. */
+export function tombstoneDdl(schema = "main"): string {
+  return `
+    CREATE TABLE IF NOT EXISTS "${schema}".${TOMBSTONES} (
+      topic TEXT NOT NULL,
+      key TEXT NOT NULL,
+      timestamp INTEGER NOT NULL,
+      _seq INTEGER NOT NULL,
+      PRIMARY KEY (topic, key)
+    );
+    CREATE INDEX IF NOT EXISTS "${schema}".${TOMBSTONES}_timestamp
+      ON ${TOMBSTONES}(topic, timestamp);`;
 }

@@ -3,8 +3,9 @@
  * The single writer of one shard, in its own thread: commits (and their fsync) never
  * block the thread that serves HTTP. Requests are handled strictly in order.
  */
-import { type Row, Shard, type TopicCount } from "./shard.ts";
+import { type Row, Shard, type TopicCount, type Versions } from "./shard.ts";
 import type { Synchronous } from "./sqlite.ts";
+import type { TopicIndex } from "./indexes.ts";
 
 export type ShardRequest =
   | {
@@ -15,11 +16,30 @@ export type ShardRequest =
     topics: string[];
     synchronous: Synchronous;
     busyTimeoutMs: number;
+    tombstones?: boolean;
+    indexes?: TopicIndex[];
     walAutocheckpoint?: number;
   }
   | { op: "apply"; id: number; rows: Row[] }
   | { op: "expire"; id: number; topic: string; cutoff: number; limit: number }
   | { op: "checkpoint"; id: number }
+  | {
+    op: "evict";
+    id: number;
+    topic: string;
+    versions: Versions;
+    tombstones: boolean;
+  }
+  | {
+    op: "evictExported";
+    id: number;
+    topic: string;
+    from: number;
+    to: number;
+    upTo: number;
+    limit: number;
+    tombstones: boolean;
+  }
   | { op: "close"; id: number };
 
 /** A request without its id, as the writer makes it. */
@@ -31,6 +51,8 @@ export interface ShardDone {
   seq: number;
   commitMs?: number;
   changes?: number;
+  /** After `open`: payload indexes created and dropped. */
+  indexes?: { created: string[]; dropped: string[] };
   /** Per topic, after this request: rows stored and messages written since open. */
   counts?: Record<string, TopicCount>;
 }
@@ -45,7 +67,12 @@ self.onmessage = (event: MessageEvent<ShardRequest>) => {
     switch (request.op) {
       case "open":
         shard = new Shard(request.index, request.path, request.topics, request);
-        return reply({ id: request.id, seq: shard.seq, counts: Object.fromEntries(shard.counts) });
+        return reply({
+          id: request.id,
+          seq: shard.seq,
+          indexes: shard.indexChanges,
+          counts: Object.fromEntries(shard.counts),
+        });
       case "apply": {
         const started = performance.now();
         const seq = shard!.apply(request.rows);
@@ -61,6 +88,27 @@ self.onmessage = (event: MessageEvent<ShardRequest>) => {
           id: request.id,
           seq: shard!.seq,
           changes: shard!.expire(request.topic, request.cutoff, request.limit),
+          counts: Object.fromEntries(shard!.counts),
+        });
+      case "evict":
+        return reply({
+          id: request.id,
+          seq: shard!.seq,
+          changes: shard!.evict(request.topic, request.versions, request.tombstones),
+          counts: Object.fromEntries(shard!.counts),
+        });
+      case "evictExported":
+        return reply({
+          id: request.id,
+          seq: shard!.seq,
+          changes: shard!.evictExported(
+            request.topic,
+            request.from,
+            request.to,
+            request.upTo,
+            request.limit,
+            request.tombstones,
+          ),
           counts: Object.fromEntries(shard!.counts),
         });
       case "checkpoint":

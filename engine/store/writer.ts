@@ -8,9 +8,10 @@
 import { setImmediate } from "node:timers";
 import type { Message } from "../types.ts";
 import { shardOf } from "./fnv.ts";
-import { type Row, shardPath, type TopicCount } from "./shard.ts";
+import { type Row, shardPath, type TopicCount, type Versions } from "./shard.ts";
 import type { ShardCommand, ShardDone, ShardReply } from "./shard_worker.ts";
 import type { Synchronous } from "./sqlite.ts";
+import type { TopicIndex } from "./indexes.ts";
 
 /** What one commit of one shard wrote. Listeners get it right after the commit. */
 export interface CommittedBatch {
@@ -46,6 +47,10 @@ export interface WriterOptions {
   batchSize: number;
   /** Messages that may wait uncommitted before `write` refuses more. */
   maxBacklog: number;
+  /** Record a tombstone for every delete (tiering needs them). */
+  tombstones?: boolean;
+  /** Payload indexes every shard keeps (see `indexes.ts`). */
+  indexes?: readonly TopicIndex[];
 }
 
 class PendingBatch {
@@ -109,6 +114,8 @@ export class Writer {
   readonly #listeners = new Set<CommitListener>();
   #backlog = 0;
   #closed = false;
+  /** Payload indexes each shard created or dropped when it opened. */
+  readonly indexChanges: { shard: number; created: string[]; dropped: string[] }[] = [];
 
   private constructor(readonly options: WriterOptions) {
     this.#threads = Array.from({ length: options.shardCount }, (_, i) => new ShardThread(i));
@@ -126,9 +133,12 @@ export class Writer {
           topics: [...options.topics],
           synchronous: options.synchronous ?? "full",
           busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+          tombstones: options.tombstones ?? false,
+          indexes: options.indexes ? [...options.indexes] : undefined,
           walAutocheckpoint: options.walAutocheckpoint,
         });
         thread.seq = reply.seq;
+        if (reply.indexes) writer.indexChanges.push({ shard: thread.index, ...reply.indexes });
       }));
     } catch (error) {
       for (const thread of writer.#threads) thread.worker.terminate();
@@ -257,6 +267,43 @@ export class Writer {
   /** Deletes up to `limit` rows of `topic` older than `cutoff` in one shard; returns how many. */
   async expire(shard: number, topic: string, cutoff: number, limit: number): Promise<number> {
     const reply = await this.#threads[shard].request({ op: "expire", topic, cutoff, limit });
+    return reply.changes ?? 0;
+  }
+
+  /**
+   * Deletes exactly the given versions of `topic` (each a key with its `_seq` and
+   * timestamp) in one shard, in one transaction between that shard's batches, or the
+   * same versions of its tombstones; returns how many were still there. Safe to repeat.
+   */
+  async evict(
+    shard: number,
+    topic: string,
+    versions: Versions,
+    tombstones = false,
+  ): Promise<number> {
+    const reply = await this.#threads[shard].request({ op: "evict", topic, versions, tombstones });
+    return reply.changes ?? 0;
+  }
+
+  /**
+   * Deletes up to `limit` of the rows (or tombstones) of `topic` that an export read in
+   * `[from, to)` from a snapshot of `shard` at seq `upTo`, and only those (see
+   * `Shard.evictExported`), between that shard's batches; returns how many.
+   */
+  async evictExported(
+    shard: number,
+    topic: string,
+    range: { from: number; to: number; upTo: number },
+    limit: number,
+    tombstones = false,
+  ): Promise<number> {
+    const reply = await this.#threads[shard].request({
+      op: "evictExported",
+      topic,
+      ...range,
+      limit,
+      tombstones,
+    });
     return reply.changes ?? 0;
   }
 
