@@ -219,3 +219,24 @@ Deno.test("writer barrier resolves once everything queued before it is committed
   await writer.barrier(); // nothing queued: resolves at once
   await writer.close();
 });
+
+Deno.test("writer's row counts follow tiering's evictions, by version and by exported range", async () => {
+  const { writer, dataDir } = await openWriter({ shardCount: 1 });
+  await writer.write(Array.from({ length: 10 }, (_, i) => msg(`o-${i}`, { n: i }, "orders", i)));
+  const [row] = rows(dataDir, 0, "SELECT _seq FROM orders WHERE key = 'o-0'") as { _seq: number }[];
+  assert.equal(
+    await writer.evict(0, "orders", { keys: ["o-0"], seqs: [row._seq], timestamps: [0] }),
+    1,
+  );
+  assert.equal(writer.topicCounts().get("orders")!.rows, 9);
+  const evicted = await writer.evictExported(
+    0,
+    "orders",
+    { from: 0, to: 5, upTo: writer.seqs()[0] },
+    100,
+  );
+  assert.equal(evicted, 4);
+  assert.equal(writer.topicCounts().get("orders")!.rows, 5);
+  assert.equal(rows(dataDir, 0, "SELECT key FROM orders").length, 5);
+  await writer.close();
+});
