@@ -4,11 +4,12 @@
  * alternating phases of one run. The console is the real one, in a tmux terminal, so
  * its own CPU competes with the engine's as it would on a server. Besides throughput, it
  * reports CPU time per row (engine, plus console when attached), which other load on a
- * shared machine disturbs much less than throughput. Throughput cost is the median over
- * rounds of each round's ratio, so that drift in the machine's load cancels within a round.
+ * shared machine disturbs much less than throughput. Each phase with a console runs
+ * between two without, and its throughput is compared with theirs, so that drift (in the
+ * engine's WAL, in the machine's load) cancels; the cost is the median of those ratios.
  * Prints one JSON line.
  *
- *   deno run -A bench/console.ts [--seconds 4] [--rounds 6] [--batch 500]
+ *   deno run -A bench/console.ts [--seconds 4] [--rounds 5] [--batch 500]
  */
 import { parseArgs } from "node:util";
 import { spawnEngine } from "../tests/_process.ts";
@@ -20,7 +21,7 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     seconds: { type: "string", default: "4" },
-    rounds: { type: "string", default: "6" },
+    rounds: { type: "string", default: "5" },
     batch: { type: "string", default: "500" },
   },
 });
@@ -114,34 +115,44 @@ const cpu: Record<Condition, { engine: number; console: number; rows: number }> 
   dashboard: { engine: 0, console: 0, rows: 0 },
   tail: { engine: 0, console: 0, rows: 0 },
 };
+/** Phases in order: each with a console is measured between two without. */
+const phases: { condition: Condition; rate: number }[] = [];
+
+async function phase(condition: Condition): Promise<void> {
+  const console = condition === "dashboard" || condition === "tail"
+    ? await openConsole(socket, condition)
+    : undefined;
+  const client = condition === "subscriber" ? await ControlClient.connect(socket) : undefined;
+  await client?.subscribe("stats", () => {});
+  try {
+    const engineBefore = cpuMs(engine.child.pid);
+    const consoleBefore = console ? cpuMs(console.pid) : 0;
+    const { rate, rows } = await ingest(url, SECONDS);
+    rates[condition].push(rate);
+    phases.push({ condition, rate });
+    cpu[condition].engine += cpuMs(engine.child.pid) - engineBefore;
+    cpu[condition].console += console ? cpuMs(console.pid) - consoleBefore : 0;
+    cpu[condition].rows += rows;
+  } finally {
+    client?.close();
+    if (console) {
+      await console.sendKeys("q");
+      await console.waitForExit().catch(() => {});
+      await console.kill();
+    }
+  }
+}
+
 try {
   await ingest(url, 2); // warm up the engine and the connections
+  // none, X, none, Y, none, Z, none, …: the engine's own throughput drifts (its WAL grows
+  // and is checkpointed, other processes come and go), so each phase with a console is
+  // compared with the phases without one just before and after it.
+  await phase("none");
   for (let round = 0; round < ROUNDS; round++) {
-    // none, dashboard, tail, then the reverse: a steady drift in the machine's load
-    // favours no condition over two rounds.
-    const order: Condition[] = ["none", "subscriber", "dashboard", "tail"];
-    for (const condition of round % 2 ? order.reverse() : order) {
-      const console = condition === "none" || condition === "subscriber"
-        ? undefined
-        : await openConsole(socket, condition);
-      const client = condition === "subscriber" ? await ControlClient.connect(socket) : undefined;
-      await client?.subscribe("stats", () => {});
-      try {
-        const engineBefore = cpuMs(engine.child.pid);
-        const consoleBefore = console ? cpuMs(console.pid) : 0;
-        const { rate, rows } = await ingest(url, SECONDS);
-        rates[condition].push(rate);
-        cpu[condition].engine += cpuMs(engine.child.pid) - engineBefore;
-        cpu[condition].console += console ? cpuMs(console.pid) - consoleBefore : 0;
-        cpu[condition].rows += rows;
-      } finally {
-        client?.close();
-        if (console) {
-          await console.sendKeys("q");
-          await console.waitForExit().catch(() => {});
-          await console.kill();
-        }
-      }
+    for (const condition of ["subscriber", "dashboard", "tail"] as Condition[]) {
+      await phase(condition);
+      await phase("none");
     }
   }
 } finally {
@@ -157,9 +168,13 @@ const median = (xs: number[]) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 const none = mean(rates.none);
-/** 1 - the median over rounds of (rate with the console / rate without, in the same round). */
-const cost = (c: Condition) =>
-  Number((1 - median(rates[c].map((rate, round) => rate / rates.none[round]))).toFixed(3));
+/** 1 - the median of (rate with `c` / mean rate of the phases without a console around it). */
+const cost = (c: Condition) => {
+  const ratios = phases.flatMap((p, i) =>
+    p.condition === c ? [p.rate / ((phases[i - 1].rate + phases[i + 1].rate) / 2)] : []
+  );
+  return Number((1 - median(ratios)).toFixed(3));
+};
 const perKRow = (c: Condition) => ({
   engine: Number((cpu[c].engine / cpu[c].rows * 1000).toFixed(2)),
   console: Number((cpu[c].console / cpu[c].rows * 1000).toFixed(2)),
