@@ -14,7 +14,7 @@ case "$(litejoin replication mode -c "$CONFIG")" in
   sidecar)
     export CONFIG LITEJOIN=litejoin LITESTREAM=litestream
     export LITESTREAM_CONFIG="${LITESTREAM_CONFIG:-/tmp/litestream.yml}"
-    exec /usr/local/share/litejoin/run.sh
+    exec "${LITEJOIN_RUN_SH:-/usr/local/share/litejoin/run.sh}"
     ;;
   *)
     exec litejoin run -c "$CONFIG"
