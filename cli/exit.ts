@@ -1,5 +1,5 @@
 /** Exit codes, as documented in the README, and the one-line error path to them. */
-import { ConfigError, LayoutError, LockedError } from "../engine/mod.ts";
+import { ConfigError, LayoutError, LockedError, NoEngineError } from "../engine/mod.ts";
 
 export const EXIT = {
   ok: 0,
@@ -11,6 +11,8 @@ export const EXIT = {
   dataDir: 3,
   /** No engine answers at the control socket. */
   noEngine: 4,
+  /** `litejoin status`: the engine answers, but a join, window or sink is failing. */
+  unhealthy: 5,
 } as const;
 
 /** Prints an error the way every subcommand does (one line each, no stack) and exits. */
@@ -22,5 +24,6 @@ export function fail(error: unknown): never {
   const e = error instanceof Error ? error : new Error(String(error));
   console.error(`litejoin: ${e.message}`);
   if (Deno.env.get("LITEJOIN_DEBUG")) console.error(e.stack);
+  if (e instanceof NoEngineError) Deno.exit(EXIT.noEngine);
   Deno.exit(e instanceof LayoutError || e instanceof LockedError ? EXIT.dataDir : EXIT.failure);
 }

@@ -10,6 +10,8 @@ import { replicationConfig, replicationMode } from "./replication.ts";
 import { healthcheck } from "./healthcheck.ts";
 import { query } from "./query.ts";
 import { TIERS } from "../engine/tiers/query.ts";
+import { status } from "./status.ts";
+import { tui } from "./tui.ts";
 
 export function program(): Command {
   const cli = new Command("litejoin")
@@ -72,6 +74,28 @@ export function program(): Command {
     .option("--csv", "print CSV with a header line")
     .option("--max-rows <n>", "print at most this many rows (0: all)", "10000")
     .action((sql, opts) => query(sql, opts));
+
+  cli.command("tui")
+    .description("the operations console: attaches to a running engine over its control socket")
+    .option("-c, --config <file>", "config file naming the socket (engine.socket)", "litejoin.yaml")
+    .option("--socket <path>", "control socket to attach to (instead of the config's)")
+    .option("--no-alt-screen", "draw on the normal screen instead of the alternate one")
+    .option("--no-color", "no colours (also when NO_COLOR is set)")
+    .action((opts) => tui(opts));
+
+  cli.command("status")
+    .description("print the engine's health once: shards, topics, joins, windows, sinks, DLQ")
+    .option("-c, --config <file>", "config file naming the socket (engine.socket)", "litejoin.yaml")
+    .option("--socket <path>", "control socket to ask (instead of the config's)")
+    .option("--json", "one JSON object {info, stats} instead of text")
+    .action((opts) => status(opts));
+
+  cli.command("internal-sql-runner", { hidden: true })
+    .description("runs console SQL for the engine (started by the engine itself)")
+    .action(async () => {
+      const { runSqlChild } = await import("../engine/control/sql_child.ts");
+      await runSqlChild();
+    });
 
   return cli as unknown as Command;
 }

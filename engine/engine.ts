@@ -33,6 +33,7 @@ import {
 import { WalGuard } from "./replication/wal_guard.ts";
 import { RESHARD_MARKER } from "./store/reshard.ts";
 import { serveEngineInfo } from "./control/methods.ts";
+import { serveConsole } from "./control/console.ts";
 import { Dlq, loggedRejects } from "./dlq/dlq.ts";
 import { serveDlq } from "./dlq/control.ts";
 import { Cors } from "./http/cors.ts";
@@ -304,6 +305,7 @@ export class Engine {
       serveDlq(engine.control, dlq?.api);
       engine.tiering = tiering;
       serveTierQueries(engine.control, config);
+      serveConsole(engine.control, engine);
 
       const rejects = dlq ?? loggedRejects(log.child("dlq"), metrics);
       const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics, dlq: rejects };

@@ -123,6 +123,10 @@ export class Histogram extends Metric {
     for (let i = 0; i < this.buckets.length; i++) if (s.counts[i] >= rank) return this.buckets[i];
     return Infinity;
   }
+  /** A copy of the cumulative bucket counts (values at or below each bound) for `labels`. */
+  counts(labels: Labels = {}): number[] {
+    return [...(this.series.get(labelKey(labels))?.counts ?? this.buckets.map(() => 0))];
+  }
   stats(labels: Labels = {}): { count: number; sum: number; last: number } {
     const s = this.series.get(labelKey(labels));
     return { count: s?.count ?? 0, sum: s?.sum ?? 0, last: s?.last ?? 0 };
@@ -140,6 +144,23 @@ export class Histogram extends Metric {
     }
     return lines;
   }
+}
+
+/**
+ * The upper bound of the bucket holding quantile `q` (0..1) of `count` observations,
+ * given cumulative bucket counts (e.g. the difference of two `counts()` snapshots).
+ * 0 with no observations; Infinity beyond the last bound.
+ */
+export function bucketQuantile(
+  bounds: readonly number[],
+  counts: readonly number[],
+  count: number,
+  q: number,
+): number {
+  if (count <= 0) return 0;
+  const rank = q * count;
+  for (let i = 0; i < bounds.length; i++) if (counts[i] >= rank) return bounds[i];
+  return Infinity;
 }
 
 /** Every metric of one engine. Asking twice for a name returns the same metric. */

@@ -40,6 +40,12 @@ const ALLOWED: Record<string, { pattern: RegExp; why: string }> = {
     why:
       "optional fallback to the npm-installed Litestream; a compiled binary finds it on PATH or via litestream_bin",
   },
+  "engine/control/sql_runner.ts": {
+    pattern:
+      /fromFileUrl\(new URL\("\.\.\/\.\.\/(deno\.json|cli\/main\.ts)", import\.meta\.url\)\)/,
+    why:
+      "only when running from source (Deno.build.standalone false): console SQL starts `deno run cli/main.ts internal-sql-runner`; a compiled binary starts itself",
+  },
   "engine/tiers/duck.ts": {
     pattern: /createRequire\(import\.meta\.url\)\.resolve\(/,
     why: "locates libduckdb.so inside the embedded npm package; LITEJOIN_LIBDUCKDB overrides",

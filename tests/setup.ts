@@ -55,6 +55,11 @@ const NEEDS: Need[] = [
     apt: ["nodejs"],
   },
   {
+    why: "the console's real-terminal tests (tests/tui_test.ts) run litejoin tui inside tmux",
+    present: () => succeeds("tmux", ["-V"]),
+    apt: ["tmux"],
+  },
+  {
     why: "kcat, to look at the mock broker's topics by hand",
     present: () => succeeds("kcat", ["-V"]),
     apt: ["kcat"],

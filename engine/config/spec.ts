@@ -71,6 +71,22 @@ export const httpSpec = object({
   ),
 });
 
+export const controlSpec = object({
+  stats_interval: duration().default(1000).check((ms) =>
+    ms >= 100 ? undefined : "must be at least 100ms"
+  ).describe("How often the stats stream (console, litejoin status) is updated."),
+  sql_timeout: duration().default(30_000).check((ms) => ms > 0 ? undefined : "must be above 0")
+    .describe(
+      "Longest a console query may run; it is then stopped (its process is killed).",
+    ),
+  sql_max_rows: integer({ min: 1, max: 100_000 }).default(10_000).describe(
+    "Most rows one console query returns; the rest is cut off and the result marked truncated.",
+  ),
+  sql_processes: integer({ min: 1, max: 16 }).default(2).describe(
+    "Console queries that may run at once, each in its own read-only process.",
+  ),
+});
+
 export const logSpec = object({
   level: oneOf(["debug", "info", "warn", "error"] as const).default("info"),
   format: oneOf(["text", "json"] as const).default("text"),
@@ -103,6 +119,7 @@ export const configSpec = object({
   engine: engineSpec,
   http: httpSpec,
   log: logSpec,
+  control: controlSpec,
   topics: list(topicSpec).default([]).describe(
     "Topics beyond those that sources write, and per-topic settings.",
   ),

@@ -43,6 +43,7 @@ export function serveEngineInfo(control: ControlServer, engine: Engine): void {
       sinks: engine.config.joins.find((c) => c.name === j.name)?.sinks ?? [],
     })),
     sinks: engine.config.sinks.map((s) => ({ name: s.name, type: s.type })),
+    windows: engine.windower?.health().map((w) => ({ name: w.name, type: w.type })) ?? [],
     replication: engine.config.replication.enabled
       ? {
         mode: engine.config.replication.mode,

@@ -32,6 +32,17 @@ export interface ControlConnection {
 
 export type Handler = (params: Params, connection: ControlConnection) => unknown | Promise<unknown>;
 
+/** Something that runs while the socket is open: timers, child processes. */
+export interface ControlService {
+  /** Called once the socket listens. */
+  start?(): void;
+  /** Called when the socket stops; resolves once everything it started has ended. */
+  stop?(): void | Promise<void>;
+}
+
+/** The connection that in-process calls (`ControlServer.call`) run on: no pushes. */
+const IN_PROCESS: ControlConnection = { id: 0, push: () => false, onClose: () => {} };
+
 /** Pushes queued for one client beyond which it is disconnected. */
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 const MAX_LINE_BYTES = 1024 * 1024;
@@ -109,6 +120,7 @@ class Connection implements ControlConnection {
 export class ControlServer {
   readonly #handlers = new Map<string, Handler>();
   readonly #connections = new Set<Connection>();
+  readonly #services: ControlService[] = [];
   #listener: Deno.Listener | undefined;
   #nextId = 1;
 
@@ -142,6 +154,23 @@ export class ControlServer {
       throw new RangeError(`control method ${method} is already served`);
     }
     this.#handlers.set(method, handler);
+  }
+
+  /** Whether `method` is served (e.g. `dlq.stats` only when the DLQ is enabled). */
+  serves(method: string): boolean {
+    return this.#handlers.has(method);
+  }
+
+  /** Calls a method in-process, as a client would; rejects as the handler does. */
+  async call<T = unknown>(method: string, params: Params = {}): Promise<T> {
+    const handler = this.#handlers.get(method);
+    if (!handler) throw new ControlError(`unknown method "${method}"`, "unknown_method");
+    return await handler(params, IN_PROCESS) as T;
+  }
+
+  /** Starts `service` with the socket and stops it before the socket closes. */
+  attach(service: ControlService): void {
+    this.#services.push(service);
   }
 
   /** Every connected client, e.g. to push an event to all. */
@@ -182,6 +211,7 @@ export class ControlServer {
       );
     }
     await Deno.chmod(this.path, 0o600);
+    for (const service of this.#services) service.start?.();
     void this.#accept(this.#listener);
   }
 
@@ -271,6 +301,7 @@ export class ControlServer {
 
   /** Closes every connection and removes the socket file. */
   async stop(): Promise<void> {
+    await Promise.allSettled(this.#services.map((service) => service.stop?.()));
     this.#listener?.close();
     this.#listener = undefined;
     for (const connection of this.#connections) connection.close();

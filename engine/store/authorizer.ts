@@ -15,7 +15,24 @@ export const Action = {
   ATTACH: c.SQLITE_ATTACH,
   FUNCTION: c.SQLITE_FUNCTION,
   RECURSIVE: c.SQLITE_RECURSIVE,
+  INSERT: c.SQLITE_INSERT,
+  UPDATE: c.SQLITE_UPDATE,
+  DELETE: c.SQLITE_DELETE,
 } as const;
+
+const NAMES = new Map(
+  Object.entries(c)
+    .filter(([k]) =>
+      k.startsWith("SQLITE_") && !k.startsWith("SQLITE_CHANGESET") &&
+      !["SQLITE_OK", "SQLITE_DENY", "SQLITE_IGNORE"].includes(k)
+    )
+    .map(([k, v]) => [v, k.slice("SQLITE_".length)]),
+);
+
+/** SQLite's name of an action code, e.g. `CREATE_TABLE`. */
+export function actionName(action: number): string {
+  return NAMES.get(action) ?? `action ${action}`;
+}
 
 export const Verdict = { OK: c.SQLITE_OK, DENY: c.SQLITE_DENY, IGNORE: c.SQLITE_IGNORE } as const;
 

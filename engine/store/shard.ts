@@ -21,9 +21,16 @@ export type Row = [
 ];
 
 interface TopicStatements {
-  upsert: StatementSync;
+  insert: StatementSync;
+  update: StatementSync;
   remove: StatementSync;
   evict: StatementSync;
+}
+
+/** Per topic: rows stored now, and messages written since the shard was opened. */
+export interface TopicCount {
+  rows: number;
+  written: number;
 }
 
 /**
@@ -57,6 +64,8 @@ export class Shard {
   readonly #evictTombstone: StatementSync | undefined;
   /** Payload indexes created and dropped when the shard opened. */
   readonly indexChanges: { created: string[]; dropped: string[] } = { created: [], dropped: [] };
+  /** Kept exact by every write and delete, from one count at open: no scans afterwards. */
+  readonly counts = new Map<string, TopicCount>();
 
   constructor(
     readonly index: number,
@@ -73,16 +82,23 @@ export class Shard {
       INSERT OR IGNORE INTO _litejoin_shard (id, seq) VALUES (0, 0);`);
     for (const topic of topics) {
       this.db.exec(topicDdl(topic));
+      // Insert, or update the existing row: the two outcomes are told apart so that
+      // the row count stays exact without counting.
       this.#topics.set(topic, {
-        upsert: this.db.prepare(
-          `INSERT OR REPLACE INTO "${topic}" (key, payload, timestamp, _seq, _change)
-           VALUES (?, ?, ?, ?, ?)`,
+        insert: this.db.prepare(
+          `INSERT INTO "${topic}" (key, payload, timestamp, _seq, _change)
+           VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+        ),
+        update: this.db.prepare(
+          `UPDATE "${topic}" SET payload = ?, timestamp = ?, _seq = ?, _change = ? WHERE key = ?`,
         ),
         remove: this.db.prepare(`DELETE FROM "${topic}" WHERE key = ?`),
         evict: this.db.prepare(
           `DELETE FROM "${topic}" WHERE key = ? AND _seq = ? AND timestamp = ?`,
         ),
       });
+      const { n } = this.db.prepare(`SELECT count(*) AS n FROM "${topic}"`).get() as { n: number };
+      this.counts.set(topic, { rows: Number(n), written: 0 });
     }
     if (opts.tombstones) {
       this.db.exec(tombstoneDdl());
@@ -116,19 +132,32 @@ export class Shard {
    */
   apply(rows: readonly Row[]): number {
     let seq = this.#seq;
+    const changed = new Map<string, TopicCount>();
     transaction(this.db, () => {
       for (const [topic, key, payload, timestamp, change] of rows) {
         const statements = this.#topics.get(topic);
         if (!statements) throw new RangeError(`unknown topic "${topic}"`);
         seq++;
+        let delta = 0;
         if (payload === null) {
-          statements.remove.run(key);
+          delta = -Number(statements.remove.run(key).changes);
           this.#tombstone?.run(topic, key, timestamp, seq);
-        } else statements.upsert.run(key, payload, timestamp, seq, change);
+        } else if (statements.insert.run(key, payload, timestamp, seq, change).changes) delta = 1;
+        else statements.update.run(payload, timestamp, seq, change, key);
+        const tally = changed.get(topic);
+        if (tally) {
+          tally.rows += delta;
+          tally.written++;
+        } else changed.set(topic, { rows: delta, written: 1 });
       }
       this.#saveSeq.run(seq);
     });
     this.#seq = seq;
+    for (const [topic, tally] of changed) {
+      const count = this.counts.get(topic)!;
+      count.rows += tally.rows;
+      count.written += tally.written;
+    }
     return seq;
   }
 
@@ -138,7 +167,14 @@ export class Shard {
       `DELETE FROM "${topic}" WHERE rowid IN
          (SELECT rowid FROM "${topic}" WHERE timestamp < ? LIMIT ?)`,
     ).run(cutoff, limit);
+    this.#counted(topic, -Number(changes));
     return Number(changes);
+  }
+
+  /** Moves the row count of `topic` by `delta` after a delete outside `apply`. */
+  #counted(topic: string, delta: number): void {
+    const count = this.counts.get(topic);
+    if (count) count.rows += delta;
   }
 
   /**
@@ -160,6 +196,7 @@ export class Shard {
         removed += Number(result.changes);
       }
     });
+    if (!tombstones) this.#counted(topic, -removed);
     return removed;
   }
 
@@ -214,6 +251,7 @@ export class Shard {
         `DELETE FROM "${topic}" WHERE rowid IN (SELECT rowid FROM "${topic}"
            WHERE timestamp >= ? AND timestamp < ? AND _seq <= ? LIMIT ?)`,
       ).run(from, to, upTo, limit);
+    if (!tombstones) this.#counted(topic, -Number(changes));
     return Number(changes);
   }
 

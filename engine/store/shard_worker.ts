@@ -3,7 +3,7 @@
  * The single writer of one shard, in its own thread: commits (and their fsync) never
  * block the thread that serves HTTP. Requests are handled strictly in order.
  */
-import { type Row, Shard, type Versions } from "./shard.ts";
+import { type Row, Shard, type TopicCount, type Versions } from "./shard.ts";
 import type { Synchronous } from "./sqlite.ts";
 import type { TopicIndex } from "./indexes.ts";
 
@@ -53,6 +53,8 @@ export interface ShardDone {
   changes?: number;
   /** After `open`: payload indexes created and dropped. */
   indexes?: { created: string[]; dropped: string[] };
+  /** Per topic, after this request: rows stored and messages written since open. */
+  counts?: Record<string, TopicCount>;
 }
 
 export type ShardReply = ShardDone | { id: number; error: string };
@@ -65,23 +67,35 @@ self.onmessage = (event: MessageEvent<ShardRequest>) => {
     switch (request.op) {
       case "open":
         shard = new Shard(request.index, request.path, request.topics, request);
-        return reply({ id: request.id, seq: shard.seq, indexes: shard.indexChanges });
+        return reply({
+          id: request.id,
+          seq: shard.seq,
+          indexes: shard.indexChanges,
+          counts: Object.fromEntries(shard.counts),
+        });
       case "apply": {
         const started = performance.now();
         const seq = shard!.apply(request.rows);
-        return reply({ id: request.id, seq, commitMs: performance.now() - started });
+        return reply({
+          id: request.id,
+          seq,
+          commitMs: performance.now() - started,
+          counts: Object.fromEntries(shard!.counts),
+        });
       }
       case "expire":
         return reply({
           id: request.id,
           seq: shard!.seq,
           changes: shard!.expire(request.topic, request.cutoff, request.limit),
+          counts: Object.fromEntries(shard!.counts),
         });
       case "evict":
         return reply({
           id: request.id,
           seq: shard!.seq,
           changes: shard!.evict(request.topic, request.versions, request.tombstones),
+          counts: Object.fromEntries(shard!.counts),
         });
       case "evictExported":
         return reply({
@@ -95,6 +109,7 @@ self.onmessage = (event: MessageEvent<ShardRequest>) => {
             request.limit,
             request.tombstones,
           ),
+          counts: Object.fromEntries(shard!.counts),
         });
       case "checkpoint":
         shard!.checkpoint();

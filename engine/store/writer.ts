@@ -8,7 +8,7 @@
 import { setImmediate } from "node:timers";
 import type { Message } from "../types.ts";
 import { shardOf } from "./fnv.ts";
-import { type Row, shardPath, type Versions } from "./shard.ts";
+import { type Row, shardPath, type TopicCount, type Versions } from "./shard.ts";
 import type { ShardCommand, ShardDone, ShardReply } from "./shard_worker.ts";
 import type { Synchronous } from "./sqlite.ts";
 import type { TopicIndex } from "./indexes.ts";
@@ -68,6 +68,8 @@ class ShardThread {
   readonly #waiting = new Map<number, PromiseWithResolvers<ShardDone>>();
   #nextId = 1;
   seq = 0;
+  /** Per topic, as the shard last reported: rows stored, messages written since open. */
+  counts: Record<string, TopicCount> = {};
   pending: PendingBatch | undefined;
   /** The batch being committed now. */
   inflight: PendingBatch | undefined;
@@ -78,6 +80,7 @@ class ShardThread {
     this.worker = new Worker(new URL("./shard_worker.ts", import.meta.url), { type: "module" });
     this.worker.onmessage = (event: MessageEvent<ShardReply>) => {
       const reply = event.data;
+      if ("counts" in reply && reply.counts) this.counts = reply.counts;
       const waiter = this.#waiting.get(reply.id);
       this.#waiting.delete(reply.id);
       if ("error" in reply) waiter?.reject(new Error(reply.error));
@@ -154,6 +157,24 @@ export class Writer {
   /** Per shard, the seq of the last committed write. */
   seqs(): number[] {
     return this.#threads.map((t) => t.seq);
+  }
+
+  /**
+   * Per topic, summed over the shards: rows stored now (exact, kept by the shards from
+   * one count at open) and messages written since the writer opened. Costs no I/O.
+   */
+  topicCounts(): Map<string, TopicCount> {
+    const total = new Map<string, TopicCount>();
+    for (const topic of this.options.topics) total.set(topic, { rows: 0, written: 0 });
+    for (const thread of this.#threads) {
+      for (const [topic, count] of Object.entries(thread.counts)) {
+        const sum = total.get(topic);
+        if (!sum) continue;
+        sum.rows += count.rows;
+        sum.written += count.written;
+      }
+    }
+    return total;
   }
 
   /**

@@ -173,6 +173,39 @@ Deno.test("readers see every shard's committed rows through one view per topic",
   }
 });
 
+Deno.test("writer keeps exact row counts per topic through inserts, updates, deletes and expiry, and recounts on reopen", async () => {
+  const { writer, dataDir } = await openWriter({ shardCount: 3 });
+  const counts = () =>
+    Object.fromEntries([...writer.topicCounts()].map(([t, c]) => [t, [c.rows, c.written]]));
+  assert.deepEqual(counts(), { orders: [0, 0], customers: [0, 0] });
+  await writer.write(Array.from({ length: 50 }, (_, i) => msg(`o-${i}`, { n: i }, "orders", i)));
+  await writer.write([msg("c-1", { n: 1 }, "customers")]);
+  // 10 updates of existing keys, 5 new keys, 3 deletes of existing keys, 1 delete of a missing key
+  await writer.write([
+    ...Array.from({ length: 10 }, (_, i) => msg(`o-${i}`, { n: -i }, "orders", 100)),
+    ...Array.from({ length: 5 }, (_, i) => msg(`o-new-${i}`, {}, "orders", 100)),
+    ...["o-40", "o-41", "o-42", "o-missing"].map((k) => ({
+      ...msg(k, {}, "orders", 100),
+      _change: { op: "delete" as const },
+    })),
+  ]);
+  assert.deepEqual(counts(), { orders: [52, 69], customers: [1, 1] });
+  // o-10 … o-39 and o-43 … o-49 still have timestamps below 50: expire those below 20
+  let expired = 0;
+  for (let shard = 0; shard < 3; shard++) expired += await writer.expire(shard, "orders", 20, 100);
+  assert.equal(expired, 10);
+  assert.deepEqual(counts(), { orders: [42, 69], customers: [1, 1] });
+  let stored = 0;
+  for (let s = 0; s < 3; s++) stored += rows(dataDir, s, "SELECT key FROM orders").length;
+  assert.equal(stored, 42);
+  await writer.close();
+
+  const { writer: reopened } = await openWriter({ dataDir, shardCount: 3 });
+  assert.equal(reopened.topicCounts().get("orders")!.rows, 42);
+  assert.equal(reopened.topicCounts().get("orders")!.written, 0);
+  await reopened.close();
+});
+
 Deno.test("writer barrier resolves once everything queued before it is committed and seen by listeners", async () => {
   const { writer } = await openWriter({ shardCount: 2, flushIntervalMs: 50 });
   const seen: string[] = [];
@@ -184,5 +217,26 @@ Deno.test("writer barrier resolves once everything queued before it is committed
   assert.deepEqual(seen.filter((k) => k.startsWith("b")).length, 20);
   await Promise.all([...before, after]);
   await writer.barrier(); // nothing queued: resolves at once
+  await writer.close();
+});
+
+Deno.test("writer's row counts follow tiering's evictions, by version and by exported range", async () => {
+  const { writer, dataDir } = await openWriter({ shardCount: 1 });
+  await writer.write(Array.from({ length: 10 }, (_, i) => msg(`o-${i}`, { n: i }, "orders", i)));
+  const [row] = rows(dataDir, 0, "SELECT _seq FROM orders WHERE key = 'o-0'") as { _seq: number }[];
+  assert.equal(
+    await writer.evict(0, "orders", { keys: ["o-0"], seqs: [row._seq], timestamps: [0] }),
+    1,
+  );
+  assert.equal(writer.topicCounts().get("orders")!.rows, 9);
+  const evicted = await writer.evictExported(
+    0,
+    "orders",
+    { from: 0, to: 5, upTo: writer.seqs()[0] },
+    100,
+  );
+  assert.equal(evicted, 4);
+  assert.equal(writer.topicCounts().get("orders")!.rows, 5);
+  assert.equal(rows(dataDir, 0, "SELECT key FROM orders").length, 5);
   await writer.close();
 });
