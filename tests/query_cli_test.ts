@@ -139,3 +139,34 @@ Deno.test("litejoin query says what is wrong in one line and exits 2", async () 
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /nope\.yaml: cannot read the config: no such file/);
 });
+
+Deno.test("litejoin query fails on a runtime error part-way through, never answering with the rows before it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "litejoin-query-" });
+  const file = `${dir}/litejoin.yaml`;
+  await Deno.writeTextFile(
+    file,
+    CONFIG.replace(/\ntiering:.*\n/, "\n").replace("retention: 1s", "retention: 1h"),
+  );
+  const engine = await spawnEngine(dir);
+  await post(engine.url, [{ id: "a1" }, { id: "b2" }, { id: "c3" }]);
+  engine.child.kill("SIGTERM");
+  await engine.exited;
+  const ok = await cli([
+    "query",
+    "-c",
+    file,
+    "--tier",
+    "hot",
+    "--json",
+    "SELECT key FROM events ORDER BY key",
+  ]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(JSON.parse(ok.stdout).map((r: { key: string }) => r.key), ["a1", "b2", "c3"]);
+  // Every key but the last makes valid JSON; the failing row comes after the others.
+  const sql =
+    "SELECT json_extract(CASE WHEN key = 'c3' THEN 'x' ELSE '{}' END, '$') AS v FROM events ORDER BY key";
+  const failed = await cli(["query", "-c", file, "--tier", "hot", sql]);
+  assert.equal(failed.code, 2, failed.stdout);
+  assert.equal(failed.stderr.trim(), "litejoin: query: malformed JSON");
+  assert.equal(failed.stdout, "");
+});

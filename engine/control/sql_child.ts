@@ -13,6 +13,7 @@ import { shardPath } from "../store/shard.ts";
 import { topicView } from "../store/reader_db.ts";
 import { installReadOnlyPolicy, ReadOnlyError } from "./readonly.ts";
 import { singleStatement } from "./statements.ts";
+import { prepareLimited } from "../store/limited.ts";
 import { jsonLine, readJsonLines } from "./_lines.ts";
 
 export interface SqlSetup {
@@ -86,14 +87,9 @@ export function runRequest(
   try {
     const sql = singleStatement(request.sql);
     return policy.check(() => {
-      let statement: Prepared;
-      let args: number[] = [];
-      try {
-        statement = db.prepare(`SELECT * FROM (\n${sql}\n) LIMIT ?`) as Prepared;
-        args = [request.maxRows + 1];
-      } catch {
-        statement = db.prepare(sql) as Prepared;
-      }
+      const limited = prepareLimited(db, sql, request.maxRows);
+      const statement = limited.statement as Prepared;
+      const args = limited.args;
       const columns = statement.columns().map((c) => c.name);
       statement.setReturnArrays(true);
       statement.setReadBigInts(true);

@@ -5,6 +5,7 @@
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { openReader } from "./reader_db.ts";
+import { cutRows, prepareLimited } from "./limited.ts";
 import type { ReaderReply, ReaderRequest, ReaderSetup } from "./readers.ts";
 
 let db: DatabaseSync | undefined;
@@ -45,14 +46,11 @@ self.onmessage = (event: MessageEvent<ReaderSetup | ReaderRequest>) => {
     if (maxRows === undefined) {
       rows = statement.all(...args) as Record<string, unknown>[];
     } else {
-      rows = [];
-      for (const row of statement.iterate(...args)) {
-        if (rows.length === maxRows) {
-          truncated = true;
-          break;
-        }
-        rows.push(row as Record<string, unknown>);
-      }
+      const limited = prepareLimited(db!, sql, maxRows, args);
+      ({ rows, truncated } = cutRows(
+        limited.statement.all(...limited.args) as Record<string, unknown>[],
+        maxRows,
+      ));
     }
     self.postMessage({ id, rows, truncated } satisfies ReaderReply);
   } catch (error) {

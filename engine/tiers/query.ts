@@ -30,6 +30,7 @@ import {
 import { type ColdStore, openS3 } from "./cold.ts";
 import { FileFacts } from "./file_facts.ts";
 import { noProgress, type Progress } from "../progress.ts";
+import { cutRows, prepareLimited } from "../store/limited.ts";
 
 export type Tier = "hot" | "warm" | "cold" | "all";
 export const TIERS: readonly Tier[] = ["hot", "warm", "cold", "all"];
@@ -83,25 +84,24 @@ async function queryHot(sql: string, opts: TierQueryOptions): Promise<TierAnswer
     busyTimeoutMs: e.busy_timeout,
   });
   try {
-    let statement;
+    const maxRows = opts.maxRows ?? Number.MAX_SAFE_INTEGER - 1;
+    let limited;
     try {
-      statement = db.prepare(sql);
+      limited = prepareLimited(db, sql, maxRows);
     } catch (error) {
       throw new TierQueryError(firstLine(error));
     }
+    const { statement, args } = limited;
     // Arrays keep columns of the same name apart; Deno's bundled types predate this method.
     (statement as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
     const columns = statement.columns().map((c) => c.name);
-    const rows: unknown[][] = [];
-    let truncated = false;
-    for (const row of statement.iterate()) {
-      if (opts.maxRows !== undefined && rows.length === opts.maxRows) {
-        truncated = true;
-        break;
-      }
-      rows.push(row as unknown as unknown[]);
+    let all: unknown[][];
+    try {
+      all = statement.all(...args) as unknown as unknown[][];
+    } catch (error) {
+      throw new TierQueryError(firstLine(error));
     }
-    return { columns, rows, truncated };
+    return { columns, ...cutRows(all, maxRows) };
   } finally {
     db.close();
   }
