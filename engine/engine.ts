@@ -8,43 +8,34 @@ import type { ListenAddress } from "./config/units.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { HttpServer } from "./http/server.ts";
+import { Cors } from "./http/cors.ts";
+import { staticFiles } from "./http/static.ts";
 import { LayoutError, Meta } from "./store/meta.ts";
 import { Writer } from "./store/writer.ts";
 import { Readers } from "./store/readers.ts";
-import { Retention } from "./store/retention.ts";
-import { SinkRunner } from "./sinks/runner.ts";
-import { sinkKinds } from "./sinks/registry.ts";
-import type { Sink, SinkContext } from "./sinks/sink.ts";
-import type { Source, SourceContext } from "./sources/source.ts";
-import { sourceKinds } from "./sources/registry.ts";
-import { EmittedState } from "./joins/emitted.ts";
-import { chooseEvaluator, deltaScans, topicIndexes } from "./joins/mode.ts";
-import { Joiner, type JoinTask } from "./joins/joiner.ts";
-import { type Clock, type Result, systemClock } from "./types.ts";
-import { ControlServer } from "./control/server.ts";
-import { checkpointPassive } from "./store/sqlite.ts";
-import { replicatedDatabases } from "./replication/litestream_config.ts";
-import {
-  findLitestream,
-  LitestreamProcess,
-  restoreMissing,
-  writeLitestreamConfig,
-} from "./replication/litestream.ts";
-import { WalGuard } from "./replication/wal_guard.ts";
-import { RESHARD_MARKER } from "./store/reshard.ts";
-import { serveEngineInfo } from "./control/methods.ts";
-import { serveConsole } from "./control/console.ts";
-import { Dlq, loggedRejects } from "./dlq/dlq.ts";
-import { serveDlq } from "./dlq/control.ts";
-import { Cors } from "./http/cors.ts";
-import { staticFiles } from "./http/static.ts";
+import { Retention, topicRetention } from "./store/retention.ts";
+import { refuseInterruptedReshard } from "./store/reshard.ts";
+import type { SinkRunner } from "./sinks/runner.ts";
 import { carrySseSets } from "./sinks/sse_carry.ts";
-import { observeEngine } from "./observe.ts";
+import type { Source } from "./sources/source.ts";
+import { sourceKinds } from "./sources/registry.ts";
+import { topicIndexes } from "./joins/mode.ts";
+import { Joiner } from "./joins/joiner.ts";
 import { systemTimers, type Timers } from "./windows/timers.ts";
 import { Windower } from "./windows/windower.ts";
+import { Dlq, loggedRejects } from "./dlq/dlq.ts";
+import { serveDlq } from "./dlq/control.ts";
 import { Tiering } from "./tiers/tiering.ts";
-import type { Progress } from "./progress.ts";
 import { serveTierQueries } from "./tiers/control.ts";
+import { type LitestreamProcess, prepareEmbedded } from "./replication/litestream.ts";
+import type { WalGuard } from "./replication/wal_guard.ts";
+import { ControlServer } from "./control/server.ts";
+import { serveEngineInfo } from "./control/methods.ts";
+import { serveConsole } from "./control/console.ts";
+import { observeEngine, observeWriter } from "./observe.ts";
+import { guardWals, joinTasks, openSinks } from "./assemble.ts";
+import type { Progress } from "./progress.ts";
+import { type Clock, systemClock } from "./types.ts";
 
 export interface EngineOptions {
   clock?: Clock;
@@ -67,35 +58,75 @@ export class LockedError extends Error {
 
 export { LayoutError };
 
-export class Engine {
-  readonly sinks = new Map<string, SinkRunner>();
-  readonly sources: Source[] = [];
-  /** The dead-letter queue; undefined with `dlq.enabled: false`. */
-  dlq: Dlq | undefined;
-  windower: Windower | undefined;
-  readonly startedAt: number;
-  /** The Litestream child, in embedded replication mode. */
-  litestream: LitestreamProcess | undefined;
-  walGuard: WalGuard | undefined;
+/** Every part of a running engine. Optional parts exist only when configured. */
+interface Parts {
+  config: Config;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  lock: Deno.FsFile;
+  meta: Meta;
+  writer: Writer;
+  readers: Readers;
+  http: HttpServer;
+  control: ControlServer;
+  sinks: Map<string, SinkRunner>;
+  joiner: Joiner;
+  windower: Windower;
+  retention: Retention;
+  /** The dead-letter queue, unless `dlq.enabled: false`. */
+  dlq?: Dlq;
   /** Hot to warm to cold, when `tiering.enabled`. */
-  tiering: Tiering | undefined;
+  tiering?: Tiering;
+  /** The Litestream child, in embedded replication mode. */
+  litestream?: LitestreamProcess;
+  /** Checkpoints a WAL that outgrows Litestream, while replicating. */
+  walGuard?: WalGuard;
+}
+
+export class Engine {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly lock: Deno.FsFile;
+  readonly meta: Meta;
+  readonly writer: Writer;
+  readonly readers: Readers;
+  readonly http: HttpServer;
+  readonly control: ControlServer;
+  readonly sinks: Map<string, SinkRunner>;
+  readonly joiner: Joiner;
+  readonly windower: Windower;
+  readonly retention: Retention;
+  readonly dlq: Dlq | undefined;
+  readonly tiering: Tiering | undefined;
+  readonly litestream: LitestreamProcess | undefined;
+  readonly walGuard: WalGuard | undefined;
+  readonly sources: Source[] = [];
+  readonly startedAt: number;
   #stopping: Promise<void> | undefined;
 
-  private constructor(
-    readonly config: Config,
-    readonly clock: Clock,
-    readonly log: Logger,
-    readonly metrics: Metrics,
-    readonly http: HttpServer,
-    readonly meta: Meta,
-    readonly writer: Writer,
-    readonly readers: Readers,
-    readonly joiner: Joiner,
-    readonly retention: Retention,
-    readonly lock: Deno.FsFile,
-    readonly control: ControlServer,
-  ) {
-    this.startedAt = clock.now();
+  private constructor(parts: Parts) {
+    this.config = parts.config;
+    this.clock = parts.clock;
+    this.log = parts.log;
+    this.metrics = parts.metrics;
+    this.lock = parts.lock;
+    this.meta = parts.meta;
+    this.writer = parts.writer;
+    this.readers = parts.readers;
+    this.http = parts.http;
+    this.control = parts.control;
+    this.sinks = parts.sinks;
+    this.joiner = parts.joiner;
+    this.windower = parts.windower;
+    this.retention = parts.retention;
+    this.dlq = parts.dlq;
+    this.tiering = parts.tiering;
+    this.litestream = parts.litestream;
+    this.walGuard = parts.walGuard;
+    this.startedAt = parts.clock.now();
   }
 
   /** Opens the data directory and starts every component; the engine is then serving. */
@@ -109,44 +140,37 @@ export class Engine {
       lock.close();
       throw new LockedError(e.data_dir);
     }
+    // Closed in reverse if starting fails part-way.
     const opened: { close(): void }[] = [lock];
     try {
       await refuseInterruptedReshard(e.data_dir, config.file);
       const metrics = new Metrics();
-      const replicated = config.replication.enabled;
-      const litestream = await prepareReplication(config, clock, log.child("replication"), metrics);
-      const walAutocheckpoint = replicated ? 0 : undefined;
-      const meta = new Meta(`${e.data_dir}/meta.db`, {
+      // Embedded replication restores missing databases before anything opens them.
+      const litestream = await prepareEmbedded(config, clock, log.child("replication"), metrics);
+      // While Litestream replicates, it does the checkpoints.
+      const walAutocheckpoint = config.replication.enabled ? 0 : undefined;
+      const storage = {
         synchronous: e.synchronous,
+        busyTimeoutMs: e.busy_timeout,
         walAutocheckpoint,
-      });
+      };
+
+      const meta = new Meta(`${e.data_dir}/meta.db`, storage);
       opened.push(meta);
       meta.checkLayout(e.shard_count, e.data_dir);
       const writer = await Writer.open({
+        ...storage,
         dataDir: e.data_dir,
         shardCount: e.shard_count,
         topics: config.topicNames,
-        synchronous: e.synchronous,
-        busyTimeoutMs: e.busy_timeout,
         flushIntervalMs: e.flush_interval,
         batchSize: e.batch_size,
         maxBacklog: e.max_backlog,
         indexes: topicIndexes(config),
-        walAutocheckpoint,
         tombstones: config.tiering.enabled,
       });
       opened.push({ close: () => void writer.close() });
-      for (const change of writer.indexChanges.filter((c) => c.shard === 0)) {
-        for (const name of change.created) {
-          log.child("store").info(`created index ${name} on every shard`);
-        }
-        for (const name of change.dropped) log.child("store").info(`dropped unused index ${name}`);
-      }
-      log.child("store").info(
-        `${e.shard_count} shard(s) in ${e.data_dir}, topics: ${
-          config.topicNames.join(", ") || "none"
-        }`,
-      );
+      logStore(config, writer, log.child("store"));
       observeWriter(writer, metrics);
       const readers = await Readers.open({
         dataDir: e.data_dir,
@@ -155,17 +179,8 @@ export class Engine {
         busyTimeoutMs: e.busy_timeout,
       }, e.readers_per_shard);
       opened.push(readers);
-
       const dlq = config.dlq.enabled
-        ? new Dlq(config.dlq, {
-          dataDir: e.data_dir,
-          synchronous: e.synchronous,
-          busyTimeoutMs: e.busy_timeout,
-          walAutocheckpoint,
-          clock,
-          log,
-          metrics,
-        })
+        ? new Dlq(config.dlq, { ...storage, dataDir: e.data_dir, clock, log, metrics })
         : undefined;
       if (dlq) opened.push(dlq);
 
@@ -174,74 +189,18 @@ export class Engine {
       for (const files of config.http.static) {
         http.mount(files.path, staticFiles(resolvePath(config, files.dir), files.path));
       }
-      const sinkCtx: SinkContext = {
-        http,
-        clock,
-        log,
-        metrics,
-        dataDir: e.data_dir,
-        resolvePath: (p) => resolvePath(config, p),
-      };
-      const sinks = new Map<string, SinkRunner>();
-      for (const sinkConfig of config.sinks) {
-        const sinkLog = log.child(`sink.${sinkConfig.name}`);
-        const sink: Sink = sinkKinds[sinkConfig.type].create(
-          sinkConfig.name,
-          sinkConfig as never,
-          { ...sinkCtx, log: sinkLog },
-        );
-        const runner = new SinkRunner(
-          dlq ? dlq.gate(sink, sinkConfig.max_batch) : sink,
-          {
-            retries: sinkConfig.retries,
-            backoff: sinkConfig.backoff,
-            maxBatch: sinkConfig.max_batch,
-          },
-          dlq ? dlq.onFailure : dropFailed(sinkLog),
-          sinkLog,
-          metrics,
-        );
-        sinks.set(sinkConfig.name, runner);
-        opened.push({ close: () => void runner.close() });
-        sinkLog.info(`${sinkConfig.type} sink ready`);
-      }
+      const sinks = openSinks(config, { http, clock, log, metrics, dlq });
+      for (const runner of sinks.values()) opened.push({ close: () => void runner.close() });
 
+      // Joins catch up on what committed while they were not running.
       const joinLog = log.child("joiner");
-      const tasks: JoinTask[] = config.joins.map((join) => {
-        const definition = {
-          name: join.name,
-          key: join.key,
-          sql: join.sql,
-          topics: config.joinSql.get(join.name)!.topics,
-        };
-        const emitted = new EmittedState(meta, join.name);
-        const { evaluator, reason } = chooseEvaluator(
-          join,
-          definition,
-          config.joinDelta.get(join.name),
-          { readers, emitted, clock, shardCount: e.shard_count },
-        );
-        joinLog.info(
-          `join ${join.name}: reads ${definition.topics.join(", ")}, key ${join.key}, ` +
-            `mode ${evaluator.mode} (${reason}), sinks ${join.sinks.join(", ")}`,
-        );
-        return { definition, evaluator, emitted, sinks: join.sinks.map((s) => sinks.get(s)!) };
-      });
-      for (const task of tasks) {
-        const scans = await deltaScans(task.evaluator, readers);
-        if (scans.length) {
-          joinLog.warn(
-            `join ${task.definition.name}: a delta scans a whole topic (${scans.join(", ")}); ` +
-              "link it to a changed topic with an equality on its key or a payload field",
-          );
-        }
-      }
+      const tasks = await joinTasks(config, { meta, readers, sinks, clock, log: joinLog });
       const joiner = new Joiner(tasks, readers, () => writer.seqs(), joinLog, metrics);
       writer.onCommit((batch) => joiner.onCommit(batch));
       await carrySseSets(config, sinks, readers, clock);
       await joiner.recover();
 
-      // Tiering: finish what a crash interrupted before any source writes.
+      // Tiering finishes what a crash interrupted before any source writes.
       const tiering = config.tiering.enabled
         ? await Tiering.open({
           config,
@@ -259,7 +218,7 @@ export class Engine {
         await tiering.recover();
       }
 
-      // Windows: closed on the clock, delivered through the sinks, progress in meta.db.
+      // Windows close on the clock and deliver through the sinks; progress in meta.db.
       const windower = Windower.fromConfig(config, sinks, {
         readers,
         writer,
@@ -273,47 +232,52 @@ export class Engine {
       opened.push({ close: () => void windower.stop() });
       await windower.start();
 
-      const retentionLog = log.child("retention");
       const retention = new Retention(
         writer,
         config.topicNames.map((topic) => ({ topic, retention: topicRetention(config, topic) })),
         clock,
-        retentionLog,
+        log.child("retention"),
         metrics,
       );
-
-      const engine = new Engine(
+      const walGuard = config.replication.enabled
+        ? guardWals(config, { writer, meta, dlq, log: log.child("replication"), metrics })
+        : undefined;
+      const engine = new Engine({
         config,
         clock,
         log,
         metrics,
-        http,
+        lock,
         meta,
         writer,
         readers,
+        http,
+        control: new ControlServer(e.socket!, log.child("control")),
+        sinks,
         joiner,
+        windower,
         retention,
-        lock,
-        new ControlServer(e.socket!, log.child("control")),
-      );
-      for (const [name, runner] of sinks) engine.sinks.set(name, runner);
-      observeEngine(metrics, { sinks, joiner, startedAt: engine.startedAt });
-      engine.windower = windower;
-      engine.#routes();
-      serveEngineInfo(engine.control, engine);
-      engine.dlq = dlq;
-      serveDlq(engine.control, dlq?.api);
-      engine.tiering = tiering;
-      serveTierQueries(engine.control, config);
-      serveConsole(engine.control, engine);
+        dlq,
+        tiering,
+        litestream,
+        walGuard,
+      });
+      engine.#serve();
 
       const rejects = dlq ?? loggedRejects(log.child("dlq"), metrics);
-      const sourceCtx: SourceContext = { writer, http, meta, clock, log, metrics, dlq: rejects };
       for (const sourceConfig of config.sources) {
         const source: Source = sourceKinds[sourceConfig.type].create(
           sourceConfig.name,
           sourceConfig as never,
-          { ...sourceCtx, log: log.child(`source.${sourceConfig.name}`) },
+          {
+            writer,
+            http,
+            meta,
+            clock,
+            metrics,
+            dlq: rejects,
+            log: log.child(`source.${sourceConfig.name}`),
+          },
         );
         engine.sources.push(source);
         await source.start();
@@ -323,25 +287,8 @@ export class Engine {
       if (tiering) tiering.start(e.retention_interval);
       else retention.start(e.retention_interval);
       dlq?.start();
-      if (replicated) {
-        engine.walGuard = new WalGuard(
-          replicatedDatabases(e.data_dir, e.shard_count).flatMap((db, i) =>
-            i < e.shard_count
-              ? [{ ...db, checkpoint: () => writer.checkpoint(i) }]
-              : db.name === "meta"
-              ? [{ ...db, checkpoint: () => checkpointPassive(meta.db) }]
-              : db.name === "dlq" && dlq
-              ? [{ ...db, checkpoint: () => checkpointPassive(dlq.store.db) }]
-              : []
-          ),
-          config.replication.wal_max,
-          log.child("replication"),
-          metrics,
-        );
-        engine.walGuard.start();
-      }
+      walGuard?.start();
       if (litestream) {
-        engine.litestream = litestream;
         litestream.start();
         log.child("replication").info(
           `litestream replicating ${e.shard_count} shard(s), meta and dlq to ${config.replication.replica_url}`,
@@ -368,7 +315,8 @@ export class Engine {
     return this.http.address;
   }
 
-  #routes(): void {
+  /** The engine's own HTTP routes, metrics gauges and control methods. */
+  #serve(): void {
     this.http.route(
       "GET",
       "/healthz",
@@ -382,11 +330,20 @@ export class Engine {
       new Response(this.metrics.render(), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
       }));
+    observeEngine(this.metrics, {
+      sinks: this.sinks,
+      joiner: this.joiner,
+      startedAt: this.startedAt,
+    });
+    serveEngineInfo(this.control, this);
+    serveDlq(this.control, this.dlq?.api);
+    serveTierQueries(this.control, this.config);
+    serveConsole(this.control, this);
   }
 
   /**
    * Stops in reverse order: sources stop taking data, pending batches commit, joins
-   * evaluate what they received, sinks deliver what is queued, files close.
+   * and windows evaluate what they received, sinks deliver what is queued, files close.
    */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
@@ -402,7 +359,7 @@ export class Engine {
     await this.tiering?.stop();
     await this.writer.flush();
     await this.joiner.stop();
-    await this.windower?.stop();
+    await this.windower.stop();
     await this.dlq?.stop();
     await Promise.allSettled(
       [...this.sinks.values()].map((s) => s.close({ abandonRetries: true })),
@@ -419,73 +376,12 @@ export class Engine {
   }
 }
 
-async function refuseInterruptedReshard(dataDir: string, file: string): Promise<void> {
-  try {
-    const plan = JSON.parse(await Deno.readTextFile(`${dataDir}/${RESHARD_MARKER}`));
-    throw new LayoutError(
-      `a reshard of ${dataDir} from ${plan.from} to ${plan.to} shards was interrupted; ` +
-        `finish it with litejoin reshard --to ${plan.to} -c ${file}`,
-    );
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+/** One line per index created or dropped, and one for the shards. */
+function logStore(config: Config, writer: Writer, log: Logger): void {
+  for (const change of writer.indexChanges.filter((c) => c.shard === 0)) {
+    for (const name of change.created) log.info(`created index ${name} on every shard`);
+    for (const name of change.dropped) log.info(`dropped unused index ${name}`);
   }
-}
-
-/**
- * Embedded replication: finds Litestream, restores missing databases before anything
- * opens them, and returns the child to start once the engine serves.
- */
-async function prepareReplication(
-  config: Config,
-  clock: Clock,
-  log: Logger,
-  metrics: Metrics,
-): Promise<LitestreamProcess | undefined> {
-  const r = config.replication;
-  if (!r.enabled || r.mode !== "embedded") return undefined;
-  const { data_dir: dataDir, shard_count: shardCount } = config.engine;
-  const bin = await findLitestream(r.litestream_bin);
-  const configPath = await writeLitestreamConfig(r, dataDir, shardCount);
-  if (r.restore_on_boot) await restoreMissing(bin, configPath, dataDir, shardCount, log);
-  return new LitestreamProcess(bin, configPath, log, clock, metrics);
-}
-
-/**
- * A topic's retention: its own setting, else `engine.retention`. A topic an API
- * source writes holds the API's current state, and unchanged items are deliberately
- * not rewritten, so age says nothing about it: it keeps its rows unless told otherwise.
- */
-export function topicRetention(config: Config, topic: string): number {
-  const own = config.topics.find((t) => t.name === topic)?.retention;
-  if (own !== undefined) return own;
-  const snapshot = config.sources.some((s) => s.type === "api" && s.topic === topic);
-  return snapshot ? 0 : config.engine.retention;
-}
-
-function observeWriter(writer: Writer, metrics: Metrics): void {
-  const commits = metrics.counter("litejoin_shard_commits_total", "Batches committed, by shard.");
-  const rows = metrics.counter("litejoin_shard_messages_total", "Messages committed, by shard.");
-  const latency = metrics.histogram(
-    "litejoin_shard_commit_seconds",
-    "Time to commit one batch, by shard.",
-  );
-  const backlog = metrics.gauge(
-    "litejoin_writer_backlog_messages",
-    "Messages accepted but not yet committed.",
-  );
-  backlog.collect(() => backlog.set({}, writer.backlog));
-  writer.onCommit((batch) => {
-    const shard = String(batch.shard);
-    commits.inc({ shard });
-    rows.inc({ shard }, batch.messages.length);
-    latency.observe({ shard }, batch.commitMs / 1000);
-  });
-}
-
-/** The failure path with `dlq.enabled: false`: say what was lost, and why. */
-function dropFailed(log: Logger) {
-  return (_sink: string, results: readonly Result[], error: Error): Promise<void> => {
-    log.error(`${results.length} result(s) not delivered after all retries: ${error.message}`);
-    return Promise.resolve();
-  };
+  const { shard_count: shards, data_dir: dir } = config.engine;
+  log.info(`${shards} shard(s) in ${dir}, topics: ${config.topicNames.join(", ") || "none"}`);
 }

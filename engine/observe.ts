@@ -5,6 +5,7 @@
 import type { Metrics } from "./metrics.ts";
 import type { Joiner } from "./joins/joiner.ts";
 import type { SinkRunner } from "./sinks/runner.ts";
+import type { Writer } from "./store/writer.ts";
 import { VERSION } from "./version.ts";
 
 export function observeEngine(
@@ -52,4 +53,30 @@ export function observeEngine(
       for (const join of parts.joiner.health()) set({ join: join.name }, join.error ? 1 : 0);
     },
   );
+}
+
+/** Commit counts, sizes and latency per shard, and the writer's backlog. */
+export function observeWriter(writer: Writer, metrics: Metrics): void {
+  const commits = metrics.counter("litejoin_shard_commits_total", "Batches committed, by shard.");
+  const rows = metrics.counter("litejoin_shard_messages_total", "Messages committed, by shard.");
+  const latency = metrics.histogram(
+    "litejoin_shard_commit_seconds",
+    "Time to commit one batch, by shard.",
+  );
+  const backlog = metrics.gauge(
+    "litejoin_writer_backlog_messages",
+    "Messages accepted but not yet committed.",
+  );
+  backlog.collect(() => backlog.set({}, writer.backlog));
+  const perShard = writer.seqs().map((_, i) => ({
+    labels: { shard: String(i) },
+    commits: commits.bind({ shard: String(i) }),
+    rows: rows.bind({ shard: String(i) }),
+  }));
+  writer.onCommit((batch) => {
+    const shard = perShard[batch.shard];
+    shard.commits.inc();
+    shard.rows.inc(batch.messages.length);
+    latency.observe(shard.labels, batch.commitMs / 1000);
+  });
 }

@@ -172,7 +172,7 @@ Deno.test("durations, sizes and addresses parse, and bad ones say how to write t
 });
 
 Deno.test("topics written by an API source keep their rows unless a topic retention is set", async () => {
-  const { topicRetention } = await import("../engine.ts");
+  const { topicRetention } = await import("../store/retention.ts");
   const config = parseConfig(
     `
 engine: { retention: 1h }

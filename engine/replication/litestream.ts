@@ -9,6 +9,7 @@ import { backoffDelay, sleep } from "../backoff.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Clock } from "../types.ts";
+import type { Config } from "../config/load.ts";
 import {
   litestreamYaml,
   replicatedDatabases,
@@ -335,4 +336,23 @@ async function exists(path: string): Promise<boolean> {
 
 function lastLine(text: string): string {
   return text.trim().split("\n").filter(Boolean).at(-1) ?? "no output";
+}
+
+/**
+ * Embedded replication: finds Litestream, restores missing databases before anything
+ * opens them, and returns the child to start once the engine serves.
+ */
+export async function prepareEmbedded(
+  config: Config,
+  clock: Clock,
+  log: Logger,
+  metrics: Metrics,
+): Promise<LitestreamProcess | undefined> {
+  const r = config.replication;
+  if (!r.enabled || r.mode !== "embedded") return undefined;
+  const { data_dir: dataDir, shard_count: shardCount } = config.engine;
+  const bin = await findLitestream(r.litestream_bin);
+  const configPath = await writeLitestreamConfig(r, dataDir, shardCount);
+  if (r.restore_on_boot) await restoreMissing(bin, configPath, dataDir, shardCount, log);
+  return new LitestreamProcess(bin, configPath, log, clock, metrics);
 }

@@ -12,7 +12,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { basename, join } from "node:path";
 import { shardOf } from "./fnv.ts";
-import { Meta } from "./meta.ts";
+import { LayoutError, Meta } from "./meta.ts";
 import { type Row, Shard, shardPath, TOMBSTONES } from "./shard.ts";
 import { crashPoint } from "../crash_point.ts";
 
@@ -273,5 +273,18 @@ function readMarker(path: string): ReshardReport | undefined {
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
+  }
+}
+
+/** Refuses to open a data directory whose reshard was interrupted (finish it first). */
+export async function refuseInterruptedReshard(dataDir: string, file: string): Promise<void> {
+  try {
+    const plan = JSON.parse(await Deno.readTextFile(`${dataDir}/${RESHARD_MARKER}`));
+    throw new LayoutError(
+      `a reshard of ${dataDir} from ${plan.from} to ${plan.to} shards was interrupted; ` +
+        `finish it with litejoin reshard --to ${plan.to} -c ${file}`,
+    );
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
 }

@@ -4,6 +4,7 @@
  * committing while a large backlog of old rows is removed.
  */
 import type { Clock } from "../types.ts";
+import type { Config } from "../config/load.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Writer } from "./writer.ts";
@@ -77,4 +78,16 @@ export class Retention {
     clearInterval(this.#timer);
     await this.#running;
   }
+}
+
+/**
+ * A topic's retention: its own setting, else `engine.retention`. A topic an API
+ * source writes holds the API's current state, and unchanged items are deliberately
+ * not rewritten, so age says nothing about it: it keeps its rows unless told otherwise.
+ */
+export function topicRetention(config: Config, topic: string): number {
+  const own = config.topics.find((t) => t.name === topic)?.retention;
+  if (own !== undefined) return own;
+  const snapshot = config.sources.some((s) => s.type === "api" && s.topic === topic);
+  return snapshot ? 0 : config.engine.retention;
 }
