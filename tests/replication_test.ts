@@ -5,6 +5,8 @@ import { shardOf } from "../engine/store/fnv.ts";
 import { findLitestream, type LitestreamHealth } from "../engine/replication/litestream.ts";
 import { CLI, topicKeys, waitFor } from "./_helpers.ts";
 import { spawnEngine } from "./_process.ts";
+import { startS3 } from "./_s3.ts";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 
 const SYNC_MS = 200;
 
@@ -217,5 +219,67 @@ Deno.test("sidecar: examples/run.sh restores, runs litejoin under litestream, an
     second.child.kill("SIGTERM");
     await second.child.status;
     await second.done;
+  }
+});
+
+Deno.test("an S3 replica (s3rver) receives every database's files, and a lost data directory is restored from it", async () => {
+  const s3 = await startS3();
+  try {
+    await s3.createBucket("litejoin-backups");
+    const dir = await Deno.makeTempDir({ prefix: "litejoin-repl-s3-" });
+    await Deno.writeTextFile(
+      `${dir}/litejoin.yaml`,
+      config("").replace(
+        /replication:[\s\S]*$/,
+        `replication:
+  enabled: true
+  mode: embedded
+  replica_url: s3://litejoin-backups/prod
+  endpoint: "${s3.endpoint}"
+  region: us-east-1
+  sync_interval: ${SYNC_MS}ms
+`,
+      ),
+    );
+    const engine = await spawnEngine(dir, s3.env);
+    const response = await fetch(`${engine.url}/in`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ id: `e${i}` }))),
+    });
+    assert.equal(response.status, 202);
+    await response.body?.cancel();
+    const client = s3.client();
+    const keys = async () => {
+      const listed = await client.send(
+        new ListObjectsV2Command({ Bucket: "litejoin-backups", Prefix: "prod/" }),
+      );
+      return (listed.Contents ?? []).map((o) => o.Key!);
+    };
+    await waitFor("every database's snapshot and WAL in the bucket", async () => {
+      const all = await keys();
+      return ["shard_0", "shard_1", "meta", "dlq"].every((db) =>
+        all.some((k) =>
+          new RegExp(`^prod/${db}/generations/[0-9a-f]{16}/snapshots/[0-9a-f]+\\.snapshot\\.lz4$`)
+            .test(k)
+        ) &&
+        all.some((k) => new RegExp(`^prod/${db}/generations/[0-9a-f]{16}/wal/`).test(k))
+      );
+    }, 30_000);
+    engine.child.kill("SIGTERM");
+    assert.equal((await engine.exited).code, 0);
+    client.destroy();
+
+    await Deno.remove(`${dir}/data`, { recursive: true });
+    const restored = await spawnEngine(dir, s3.env);
+    try {
+      assert.match(restored.log(), /restored .*meta\.db from its replica/);
+      assert.equal(topicKeys(`${dir}/data`, "events", 2).size, 100);
+    } finally {
+      restored.child.kill("SIGTERM");
+      await restored.exited;
+    }
+  } finally {
+    await s3.stop();
   }
 });
