@@ -3,6 +3,7 @@ import type { KafkaMessage } from "kafkajs";
 import { getPath, keyOf } from "../paths.ts";
 import type { Message } from "../types.ts";
 import { findJsonProblem } from "./_json_position.ts";
+import { MAX_JSON_DEPTH, nestedDeeperThan, tooDeepMessage } from "./_json_depth.ts";
 
 /** Why a record was refused, as counted in `litejoin_source_rejected_total{reason}`. */
 export type RejectReason = "invalid_json" | "not_object" | "no_key";
@@ -63,6 +64,9 @@ export function decodeRecord(
         Array.isArray(payload) ? "array" : typeof payload === "object" ? "null" : typeof payload
       }, not an object`,
     };
+  }
+  if (text.length > 2 * MAX_JSON_DEPTH && nestedDeeperThan(payload)) {
+    return { reason: "invalid_json", message: `the value is ${tooDeepMessage()}` };
   }
   const key = opts.key === undefined ? recordKey : keyOf(getPath(payload, opts.key));
   if (key === undefined) {

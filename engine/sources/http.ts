@@ -13,6 +13,7 @@ import type { BoundCounter } from "../metrics.ts";
 import type { Message } from "../types.ts";
 import type { Source, SourceContext } from "./source.ts";
 import { findJsonProblem } from "./_json_position.ts";
+import { MAX_JSON_DEPTH, nestedDeeperThan, tooDeepMessage } from "./_json_depth.ts";
 
 export const spec = object({
   path: httpPath().describe("URL path that accepts POSTs.", "/ingest/orders"),
@@ -166,6 +167,12 @@ export class HttpSource implements Source {
       const payload = items[index];
       if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
         throw new Refusal(400, `item ${index} is not a JSON object`, { index });
+      }
+      // Only a body of over 2 × MAX_JSON_DEPTH characters can nest that deep.
+      if (body.text.length > 2 * MAX_JSON_DEPTH && nestedDeeperThan(payload)) {
+        throw new Refusal(400, `item ${index} is ${tooDeepMessage()}; nothing was stored`, {
+          index,
+        });
       }
       const key = headerKey ?? keyOf(getPath(payload, this.config.key!));
       if (key === undefined) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startEngine, topicKeys } from "../../tests/_helpers.ts";
+import { startEngine, startReceiver, topicKeys, waitFor } from "../../tests/_helpers.ts";
 
 const CONFIG = `
 engine: { data_dir: ./data, shard_count: 2 }
@@ -137,3 +137,45 @@ Deno.test("http listener answers 404 and 405 with a JSON error, and /healthz", (
     const health = await fetch(`${t.url}/healthz`);
     assert.equal((await health.json()).status, "ok");
   }));
+
+Deno.test("http source refuses a payload nested deeper than SQLite reads, so joins keep working", async () => {
+  const receiver = await startReceiver();
+  const t = await startEngine(`
+engine: { data_dir: ./data, shard_count: 2 }
+sources:
+  - { name: in, type: http, path: /in, topic: events, key: id }
+joins:
+  - { name: copy, key: id, sql: "SELECT key AS id, json_extract(payload, '$.n') AS n FROM events", sinks: [hook] }
+sinks:
+  - { name: hook, type: http, url: "${receiver.url}" }
+`);
+  try {
+    // SQLite reads 1000 levels (the object itself is the first); json_extract calls more "malformed".
+    const nest = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
+    const deep = await t.post("/in", `[{"id":"ok"},{"id":"deep","x":${nest(1000)}}]`);
+    assert.equal(deep.status, 400);
+    assert.deepEqual(await deep.json(), {
+      error: "item 1 is nested deeper than 1000 levels of arrays and objects, more than " +
+        "SQLite's JSON functions read; nothing was stored",
+      index: 1,
+    });
+    const truncated = await t.post("/in", `{"id":"cut","x":${nest(100_000).slice(0, -1)}`);
+    assert.equal(truncated.status, 400);
+    assert.deepEqual(await truncated.json(), {
+      error: "malformed JSON at line 1 column 1016: nested deeper than 1000 levels",
+      line: 1,
+      column: 1016,
+    });
+    const limit = await t.post("/in", `{"id":"limit","n":1,"x":${nest(999)}}`);
+    assert.equal(limit.status, 202);
+    await limit.body?.cancel();
+    await waitFor(
+      "the join to deliver the deepest payload it can read",
+      () => receiver.results().some((r) => r.key === "limit"),
+    );
+    assert.deepEqual([...topicKeys(`${t.dir}/data`, "events", 2)], ["limit"]);
+  } finally {
+    await t.stop();
+    await receiver.stop();
+  }
+});
