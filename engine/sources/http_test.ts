@@ -179,3 +179,30 @@ sinks:
     await receiver.stop();
   }
 });
+
+Deno.test("a payload with an integer beyond 2^53 is joined and delivered, as the nearest number", async () => {
+  const receiver = await startReceiver();
+  const t = await startEngine(`
+engine: { data_dir: ./data, shard_count: 2 }
+sources:
+  - { name: in, type: http, path: /in, topic: events, key: id }
+joins:
+  - { name: copy, key: id, sql: "SELECT key AS id, json_extract(payload, '$.n') AS n FROM events", sinks: [hook] }
+sinks:
+  - { name: hook, type: http, url: "${receiver.url}" }
+`);
+  try {
+    const response = await t.post(
+      "/in",
+      `[{"id":"big","n":9007199254740993},{"id":"small","n":1}]`,
+    );
+    assert.equal(response.status, 202);
+    await response.body?.cancel();
+    await waitFor("both results", () => receiver.results().length >= 2);
+    const rows = Object.fromEntries(receiver.results().map((r) => [r.key, r.row.n]));
+    assert.deepEqual(rows, { big: 9007199254740992, small: 1 });
+  } finally {
+    await t.stop();
+    await receiver.stop();
+  }
+});
