@@ -74,3 +74,12 @@ Deno.test("kafka record: a value nested deeper than SQLite's JSON functions read
   });
   assert.equal("key" in decodeRecord(record("k", `{"x":${nest(999)}}`), ingest, NOW), true);
 });
+
+Deno.test("kafka record: a value that is not valid UTF-8 is refused, not stored with replacements", () => {
+  const ingest = { topic: "t", timestamp: "ingest" } as const;
+  const value = Buffer.from([...Buffer.from('{"a":"'), 0xff, 0x22, 0x7d]);
+  assert.deepEqual(decodeRecord({ key: null, value, timestamp: "0" }, ingest, NOW), {
+    reason: "invalid_json",
+    message: "not valid UTF-8 at byte 6",
+  });
+});

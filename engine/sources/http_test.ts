@@ -104,6 +104,22 @@ Deno.test("http source refuses a wrong content type with 415", () =>
     assert.match((await response.json()).error, /send application\/json or application\/x-ndjson/);
   }));
 
+Deno.test("http source refuses a body that is not valid UTF-8 and says at which byte", () =>
+  withEngine(async (t) => {
+    const text = new TextEncoder().encode('{"customer":{"id":"a"},"s":"');
+    const response = await fetch(`${t.url}/in`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: new Uint8Array([...text, 0xc3, 0x28, 0x22, 0x7d]),
+    });
+    assert.equal(response.status, 400);
+    assert.deepEqual(await response.json(), {
+      error: "body is not valid UTF-8 at byte 28; send JSON encoded as UTF-8",
+      byte: 28,
+    });
+    assert.deepEqual([...topicKeys(`${t.dir}/data`, "orders", 2)], []);
+  }));
+
 Deno.test("http source with auth_token refuses a missing or wrong bearer token with 401", () =>
   withEngine(async (t) => {
     assert.equal((await t.post("/secure", { id: "a" })).status, 401);
