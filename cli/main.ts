@@ -4,6 +4,7 @@ import { VERSION } from "../engine/version.ts";
 import { EXIT } from "./exit.ts";
 import { run } from "./run.ts";
 import { validate } from "./validate.ts";
+import { init } from "./init.ts";
 import { dlqCommand } from "./dlq.ts";
 import { reshardCommand } from "./reshard.ts";
 import { replicationConfig, replicationMode } from "./replication.ts";
@@ -26,6 +27,12 @@ export function program(): Command {
     .description("run the engine headless until SIGINT or SIGTERM")
     .option("-c, --config <file>", "config file", "litejoin.yaml")
     .action((opts) => run(opts));
+
+  cli.command("init")
+    .description("write the starter config (runs with no external services)")
+    .option("-c, --config <file>", "where to write it", "litejoin.yaml")
+    .option("--force", "overwrite the file if it exists")
+    .action((opts) => init(opts));
 
   cli.command("validate")
     .description("check a config file, including every join's SQL, without starting anything")

@@ -55,5 +55,29 @@ function formatValue(value: unknown): string {
   return /[\s"=]/.test(text) ? JSON.stringify(text) : text;
 }
 
+/**
+ * A log call for a failure that can repeat on every request, such as a full disk: the
+ * first is written at once, later ones at most once per `intervalMs`, each saying how
+ * many were held back since the one before.
+ */
+export function throttled(
+  write: (message: string) => void,
+  intervalMs: number,
+  now: () => number = Date.now,
+): (message: string) => void {
+  let last = -Infinity;
+  let held = 0;
+  return (message) => {
+    const at = now();
+    if (at - last < intervalMs) {
+      held++;
+      return;
+    }
+    last = at;
+    write(held ? `${message} (${held} more like it held back)` : message);
+    held = 0;
+  };
+}
+
 /** A logger that drops everything, for tests that do not look at logs. */
 export const silentLogger: Logger = createLogger({ write: () => {} });

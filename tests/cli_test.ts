@@ -121,8 +121,31 @@ Deno.test("litejoin run without a config file says so in one line, exit 2", asyn
   assert.equal(code, 2);
   assert.equal(
     stderr.trim(),
-    "litejoin.yaml: cannot read the config: no such file (pass another with -c FILE)",
+    "litejoin.yaml: cannot read the config: no such file (pass another with -c FILE; litejoin init writes a starter one)",
   );
+});
+
+Deno.test("litejoin init writes the starter config, which validates; it never overwrites unasked", async () => {
+  const dir = await Deno.makeTempDir();
+  const written = await cli(["init"], { cwd: dir });
+  assert.equal(written.code, 0, written.stderr);
+  assert.match(written.stdout, /^wrote litejoin\.yaml: .*litejoin run -c litejoin\.yaml\n$/);
+  assert.equal(
+    await Deno.readTextFile(`${dir}/litejoin.yaml`),
+    await Deno.readTextFile(new URL("../litejoin.yaml", import.meta.url)),
+  );
+  const valid = await cli(["validate"], { cwd: dir });
+  assert.equal(valid.code, 0, valid.stderr);
+  await Deno.writeTextFile(`${dir}/litejoin.yaml`, "# mine\n");
+  const again = await cli(["init"], { cwd: dir });
+  assert.equal(again.code, 2);
+  assert.equal(
+    again.stderr.trim(),
+    "litejoin: litejoin.yaml already exists; pass --force to overwrite it",
+  );
+  assert.equal(await Deno.readTextFile(`${dir}/litejoin.yaml`), "# mine\n");
+  assert.equal((await cli(["init", "--force"], { cwd: dir })).code, 0);
+  assert.notEqual(await Deno.readTextFile(`${dir}/litejoin.yaml`), "# mine\n");
 });
 
 Deno.test("litejoin healthcheck exits 0 against a running engine and 1 when none answers", async () => {

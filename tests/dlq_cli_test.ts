@@ -390,7 +390,7 @@ Deno.test("litejoin dlq --socket exits 4 when no engine answers there; a missing
   assert.equal(noConfig.code, 2);
   assert.equal(
     noConfig.stderr.trim(),
-    "litejoin.yaml: cannot read the config: no such file (pass another with -c FILE)",
+    "litejoin.yaml: cannot read the config: no such file (pass another with -c FILE; litejoin init writes a starter one)",
   );
 });
 

@@ -48,7 +48,7 @@ export async function loadConfig(
       ? "no such file"
       : (error as Error).message;
     throw new ConfigError([
-      `${file}: cannot read the config: ${reason} (pass another with -c FILE)`,
+      `${file}: cannot read the config: ${reason} (pass another with -c FILE; litejoin init writes a starter one)`,
     ]);
   }
   return parseConfig(text, file, env);

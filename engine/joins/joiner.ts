@@ -166,8 +166,14 @@ export class Joiner {
   /** With nothing pending, recorded progress can move up to the merged seqs. */
   #settleProgress(state: JoinState): void {
     if (state.pendingSeq.every((seq, i) => seq <= state.progress[i])) return;
+    try {
+      state.task.emitted.commit(new Map(), state.pendingSeq);
+    } catch {
+      // Not recorded (e.g. the disk is full): the next settle records it; until then a
+      // restart re-evaluates from the older progress, which only repeats deliveries.
+      return;
+    }
     state.progress = [...state.pendingSeq];
-    state.task.emitted.commit(new Map(), state.progress);
   }
 
   async #run(state: JoinState): Promise<void> {
@@ -197,8 +203,17 @@ export class Joiner {
           "make the key column unique and non-null",
       );
     }
-    await this.#deliver(definition.name, evaluation.results, sinks);
-    emitted.commit(evaluation.update, covered, evaluation.provenance);
+    try {
+      await this.#deliver(definition.name, evaluation.results, sinks);
+      emitted.commit(evaluation.update, covered, evaluation.provenance);
+    } catch (error) {
+      // Not recorded (e.g. the disk is full): the same changes are evaluated again and
+      // their results delivered again, which at-least-once delivery allows.
+      for (const [topic, keys] of changes) state.merge(topic, keys);
+      state.forced ||= forced;
+      this.#fail(state, error as Error);
+      return;
+    }
     state.progress = covered;
     state.failures = 0;
     state.error = "";

@@ -9,6 +9,7 @@ import { ApiError, requestJson, type RequestOptions } from "./_api_request.ts";
 import type { ApiState, KnownItem, Watermark } from "./_api_state.ts";
 import { changedFields, itemHash } from "./_diff.ts";
 import { createPager, type PaginationConfig } from "./_pagination.ts";
+import { nestedDeeperThan, tooDeepMessage } from "./_json_depth.ts";
 
 export interface WalkOptions {
   url: string;
@@ -114,6 +115,7 @@ export async function walk(opts: WalkOptions, state: ApiState): Promise<Walk> {
         return skip("is not a JSON object");
       }
       const payload = item as Record<string, unknown>;
+      if (nestedDeeperThan(payload)) return skip(`is ${tooDeepMessage()}`);
       const key = keyOf(getPath(payload, opts.key));
       if (key === undefined) {
         return skip(`has no key at "${opts.key}" (a non-empty string or number)`);

@@ -2,6 +2,8 @@
  * Where a JSON text first goes wrong, for error messages. Only called after
  * `JSON.parse` has failed, so it favours clarity over speed.
  */
+import { MAX_JSON_DEPTH } from "./_json_depth.ts";
+
 export interface JsonProblem {
   offset: number;
   line: number;
@@ -11,6 +13,7 @@ export interface JsonProblem {
 
 export function findJsonProblem(text: string): JsonProblem {
   let i = 0;
+  let depth = 0;
   const fail = (message: string): never => {
     throw { offset: i, message };
   };
@@ -46,8 +49,14 @@ export function findJsonProblem(text: string): JsonProblem {
   const value = (): void => {
     ws();
     const c = text[i];
-    if (c === "{") return object();
-    if (c === "[") return array();
+    if (c === "{" || c === "[") {
+      // Past SQLite's limit the text is refused anyway; stopping there also bounds the recursion.
+      if (++depth > MAX_JSON_DEPTH) fail(`nested deeper than ${MAX_JSON_DEPTH} levels`);
+      if (c === "{") object();
+      else array();
+      depth--;
+      return;
+    }
     if (c === '"') return string();
     if (c === "t") return literal("true");
     if (c === "f") return literal("false");

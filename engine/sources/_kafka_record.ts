@@ -3,6 +3,8 @@ import type { KafkaMessage } from "kafkajs";
 import { getPath, keyOf } from "../paths.ts";
 import type { Message } from "../types.ts";
 import { findJsonProblem } from "./_json_position.ts";
+import { decodeUtf8 } from "./_utf8.ts";
+import { MAX_JSON_DEPTH, nestedDeeperThan, tooDeepMessage } from "./_json_depth.ts";
 
 /** Why a record was refused, as counted in `litejoin_source_rejected_total{reason}`. */
 export type RejectReason = "invalid_json" | "not_object" | "no_key";
@@ -45,7 +47,11 @@ export function decodeRecord(
     }
     return { topic: opts.topic, key: recordKey, payload: {}, timestamp, _change: { op: "delete" } };
   }
-  const text = UTF8.decode(record.value);
+  const decoded = decodeUtf8(record.value);
+  if ("invalidAt" in decoded) {
+    return { reason: "invalid_json", message: `not valid UTF-8 at byte ${decoded.invalidAt}` };
+  }
+  const text = decoded.text;
   let payload: unknown;
   try {
     payload = JSON.parse(text);
@@ -63,6 +69,9 @@ export function decodeRecord(
         Array.isArray(payload) ? "array" : typeof payload === "object" ? "null" : typeof payload
       }, not an object`,
     };
+  }
+  if (text.length > 2 * MAX_JSON_DEPTH && nestedDeeperThan(payload)) {
+    return { reason: "invalid_json", message: `the value is ${tooDeepMessage()}` };
   }
   const key = opts.key === undefined ? recordKey : keyOf(getPath(payload, opts.key));
   if (key === undefined) {

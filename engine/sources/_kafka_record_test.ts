@@ -63,3 +63,23 @@ Deno.test("kafka record: bad values and missing keys are refused with a reason",
     "no_key",
   );
 });
+
+Deno.test("kafka record: a value nested deeper than SQLite's JSON functions read is refused", () => {
+  const ingest = { topic: "t", timestamp: "ingest" } as const;
+  const nest = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
+  assert.deepEqual(decodeRecord(record("k", `{"x":${nest(1000)}}`), ingest, NOW), {
+    reason: "invalid_json",
+    message: "the value is nested deeper than 1000 levels of arrays and objects, more than " +
+      "SQLite's JSON functions read",
+  });
+  assert.equal("key" in decodeRecord(record("k", `{"x":${nest(999)}}`), ingest, NOW), true);
+});
+
+Deno.test("kafka record: a value that is not valid UTF-8 is refused, not stored with replacements", () => {
+  const ingest = { topic: "t", timestamp: "ingest" } as const;
+  const value = Buffer.from([...Buffer.from('{"a":"'), 0xff, 0x22, 0x7d]);
+  assert.deepEqual(decodeRecord({ key: null, value, timestamp: "0" }, ingest, NOW), {
+    reason: "invalid_json",
+    message: "not valid UTF-8 at byte 6",
+  });
+});

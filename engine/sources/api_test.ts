@@ -484,6 +484,24 @@ Deno.test("api source hands each distinct refused item to the dead-letter queue 
     }
   }));
 
+Deno.test("api source refuses an item nested deeper than SQLite's JSON functions read", () =>
+  withServer(users(2), async (api) => {
+    const h = await harness(`url: "${api.url}/link", pagination: { type: link }`);
+    try {
+      let deep: unknown = 1;
+      for (let level = 0; level < 1000; level++) deep = [deep];
+      api.set([...users(2), { id: "deep", x: deep }]);
+      await h.source.poll();
+      assert.deepEqual([...topic(h.dataDir).keys()].sort(), ["u1", "u2"]);
+      assert.deepEqual(h.rejected.map((r) => r.reason), [
+        "is nested deeper than 1000 levels of arrays and objects, more than SQLite's JSON " +
+        "functions read",
+      ]);
+    } finally {
+      await h.close();
+    }
+  }));
+
 Deno.test("api source stops at max_pages, keeps what it read, and deletes nothing", () =>
   withServer(users(30), async (api) => {
     const h = await harness(

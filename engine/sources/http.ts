@@ -10,9 +10,12 @@ import { jsonError } from "../http/server.ts";
 import { getPath, keyOf } from "../paths.ts";
 import { BacklogError } from "../store/writer.ts";
 import type { BoundCounter } from "../metrics.ts";
+import { throttled } from "../log.ts";
 import type { Message } from "../types.ts";
 import type { Source, SourceContext } from "./source.ts";
 import { findJsonProblem } from "./_json_position.ts";
+import { decodeUtf8 } from "./_utf8.ts";
+import { MAX_JSON_DEPTH, nestedDeeperThan, tooDeepMessage } from "./_json_depth.ts";
 
 export const spec = object({
   path: httpPath().describe("URL path that accepts POSTs.", "/ingest/orders"),
@@ -48,8 +51,6 @@ const NDJSON_TYPES = new Set([
   "application/x-jsonlines",
 ]);
 
-const UTF8 = new TextDecoder();
-
 /** A request that must be refused, with the status and one-line JSON error to send. */
 class Refusal {
   constructor(readonly status: number, readonly message: string, readonly extra = {}) {}
@@ -62,6 +63,8 @@ export class HttpSource implements Source {
   readonly #messages;
   readonly #statusCounters = new Map<number, BoundCounter>();
   readonly #bytes;
+  /** Logs a failed commit, which repeats on every request while, say, the disk is full. */
+  readonly #notStored;
 
   constructor(
     readonly name: string,
@@ -80,6 +83,7 @@ export class HttpSource implements Source {
       "litejoin_source_received_bytes_total",
       "Bytes of request bodies read by HTTP sources, by source.",
     ).bind({ source: name });
+    this.#notStored = throttled((message) => ctx.log.error(message), 10_000, () => ctx.clock.now());
   }
 
   start(): Promise<void> {
@@ -123,7 +127,7 @@ export class HttpSource implements Source {
       response.headers.set("retry-after", "1");
       return response;
     }
-    this.ctx.log.error(`messages not stored: ${(error as Error).message}`);
+    this.#notStored(`messages not stored: ${(error as Error).message}`);
     return jsonError(503, `not stored: ${(error as Error).message}; nothing was accepted, retry`);
   }
 
@@ -148,7 +152,15 @@ export class HttpSource implements Source {
     const bytes = await readLimited(request, limit);
     if (!bytes) throw new Refusal(413, `body is over max_body (${limit} bytes)`);
     this.#bytes.inc(bytes.length);
-    return { text: UTF8.decode(bytes), ndjson };
+    const decoded = decodeUtf8(bytes);
+    if ("invalidAt" in decoded) {
+      throw new Refusal(
+        400,
+        `body is not valid UTF-8 at byte ${decoded.invalidAt}; send JSON encoded as UTF-8`,
+        { byte: decoded.invalidAt },
+      );
+    }
+    return { text: decoded.text, ndjson };
   }
 
   #parse(body: { text: string; ndjson: boolean }, request: Request): Message[] {
@@ -166,6 +178,12 @@ export class HttpSource implements Source {
       const payload = items[index];
       if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
         throw new Refusal(400, `item ${index} is not a JSON object`, { index });
+      }
+      // Only a body of over 2 × MAX_JSON_DEPTH characters can nest that deep.
+      if (body.text.length > 2 * MAX_JSON_DEPTH && nestedDeeperThan(payload)) {
+        throw new Refusal(400, `item ${index} is ${tooDeepMessage()}; nothing was stored`, {
+          index,
+        });
       }
       const key = headerKey ?? keyOf(getPath(payload, this.config.key!));
       if (key === undefined) {

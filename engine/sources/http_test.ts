@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startEngine, topicKeys } from "../../tests/_helpers.ts";
+import { startEngine, startReceiver, topicKeys, waitFor } from "../../tests/_helpers.ts";
 
 const CONFIG = `
 engine: { data_dir: ./data, shard_count: 2 }
@@ -104,6 +104,22 @@ Deno.test("http source refuses a wrong content type with 415", () =>
     assert.match((await response.json()).error, /send application\/json or application\/x-ndjson/);
   }));
 
+Deno.test("http source refuses a body that is not valid UTF-8 and says at which byte", () =>
+  withEngine(async (t) => {
+    const text = new TextEncoder().encode('{"customer":{"id":"a"},"s":"');
+    const response = await fetch(`${t.url}/in`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: new Uint8Array([...text, 0xc3, 0x28, 0x22, 0x7d]),
+    });
+    assert.equal(response.status, 400);
+    assert.deepEqual(await response.json(), {
+      error: "body is not valid UTF-8 at byte 28; send JSON encoded as UTF-8",
+      byte: 28,
+    });
+    assert.deepEqual([...topicKeys(`${t.dir}/data`, "orders", 2)], []);
+  }));
+
 Deno.test("http source with auth_token refuses a missing or wrong bearer token with 401", () =>
   withEngine(async (t) => {
     assert.equal((await t.post("/secure", { id: "a" })).status, 401);
@@ -137,3 +153,72 @@ Deno.test("http listener answers 404 and 405 with a JSON error, and /healthz", (
     const health = await fetch(`${t.url}/healthz`);
     assert.equal((await health.json()).status, "ok");
   }));
+
+Deno.test("http source refuses a payload nested deeper than SQLite reads, so joins keep working", async () => {
+  const receiver = await startReceiver();
+  const t = await startEngine(`
+engine: { data_dir: ./data, shard_count: 2 }
+sources:
+  - { name: in, type: http, path: /in, topic: events, key: id }
+joins:
+  - { name: copy, key: id, sql: "SELECT key AS id, json_extract(payload, '$.n') AS n FROM events", sinks: [hook] }
+sinks:
+  - { name: hook, type: http, url: "${receiver.url}" }
+`);
+  try {
+    // SQLite reads 1000 levels (the object itself is the first); json_extract calls more "malformed".
+    const nest = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
+    const deep = await t.post("/in", `[{"id":"ok"},{"id":"deep","x":${nest(1000)}}]`);
+    assert.equal(deep.status, 400);
+    assert.deepEqual(await deep.json(), {
+      error: "item 1 is nested deeper than 1000 levels of arrays and objects, more than " +
+        "SQLite's JSON functions read; nothing was stored",
+      index: 1,
+    });
+    const truncated = await t.post("/in", `{"id":"cut","x":${nest(100_000).slice(0, -1)}`);
+    assert.equal(truncated.status, 400);
+    assert.deepEqual(await truncated.json(), {
+      error: "malformed JSON at line 1 column 1016: nested deeper than 1000 levels",
+      line: 1,
+      column: 1016,
+    });
+    const limit = await t.post("/in", `{"id":"limit","n":1,"x":${nest(999)}}`);
+    assert.equal(limit.status, 202);
+    await limit.body?.cancel();
+    await waitFor(
+      "the join to deliver the deepest payload it can read",
+      () => receiver.results().some((r) => r.key === "limit"),
+    );
+    assert.deepEqual([...topicKeys(`${t.dir}/data`, "events", 2)], ["limit"]);
+  } finally {
+    await t.stop();
+    await receiver.stop();
+  }
+});
+
+Deno.test("a payload with an integer beyond 2^53 is joined and delivered, as the nearest number", async () => {
+  const receiver = await startReceiver();
+  const t = await startEngine(`
+engine: { data_dir: ./data, shard_count: 2 }
+sources:
+  - { name: in, type: http, path: /in, topic: events, key: id }
+joins:
+  - { name: copy, key: id, sql: "SELECT key AS id, json_extract(payload, '$.n') AS n FROM events", sinks: [hook] }
+sinks:
+  - { name: hook, type: http, url: "${receiver.url}" }
+`);
+  try {
+    const response = await t.post(
+      "/in",
+      `[{"id":"big","n":9007199254740993},{"id":"small","n":1}]`,
+    );
+    assert.equal(response.status, 202);
+    await response.body?.cancel();
+    await waitFor("both results", () => receiver.results().length >= 2);
+    const rows = Object.fromEntries(receiver.results().map((r) => [r.key, r.row.n]));
+    assert.deepEqual(rows, { big: 9007199254740992, small: 1 });
+  } finally {
+    await t.stop();
+    await receiver.stop();
+  }
+});

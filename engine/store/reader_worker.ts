@@ -6,6 +6,7 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { openReader } from "./reader_db.ts";
 import { cutRows, prepareLimited } from "./limited.ts";
+import { allRows } from "./rows.ts";
 import type { ReaderReply, ReaderRequest, ReaderSetup } from "./readers.ts";
 
 let db: DatabaseSync | undefined;
@@ -44,13 +45,10 @@ self.onmessage = (event: MessageEvent<ReaderSetup | ReaderRequest>) => {
     let rows: Record<string, unknown>[];
     let truncated = false;
     if (maxRows === undefined) {
-      rows = statement.all(...args) as Record<string, unknown>[];
+      rows = allRows(statement, args);
     } else {
       const limited = prepareLimited(db!, sql, maxRows, args);
-      ({ rows, truncated } = cutRows(
-        limited.statement.all(...limited.args) as Record<string, unknown>[],
-        maxRows,
-      ));
+      ({ rows, truncated } = cutRows(allRows(limited.statement, limited.args), maxRows));
     }
     self.postMessage({ id, rows, truncated } satisfies ReaderReply);
   } catch (error) {

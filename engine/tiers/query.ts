@@ -31,6 +31,7 @@ import { type ColdStore, openS3 } from "./cold.ts";
 import { FileFacts } from "./file_facts.ts";
 import { noProgress, type Progress } from "../progress.ts";
 import { cutRows, prepareLimited } from "../store/limited.ts";
+import { allRows } from "../store/rows.ts";
 
 export type Tier = "hot" | "warm" | "cold" | "all";
 export const TIERS: readonly Tier[] = ["hot", "warm", "cold", "all"];
@@ -97,7 +98,7 @@ async function queryHot(sql: string, opts: TierQueryOptions): Promise<TierAnswer
     const columns = statement.columns().map((c) => c.name);
     let all: unknown[][];
     try {
-      all = statement.all(...args) as unknown as unknown[][];
+      all = allRows<unknown[]>(statement, args);
     } catch (error) {
       throw new TierQueryError(firstLine(error));
     }
