@@ -6,6 +6,7 @@
  * stays up and logs no stack trace; afterwards a valid message is accepted and its
  * join result delivered (so nothing stored by the fuzz broke the join).
  */
+import { seededRandom } from "../../engine/sources/generate.ts";
 import { startReceiver } from "../../tests/_helpers.ts";
 import { spawnEngine } from "../../tests/_process.ts";
 import { metrics, total } from "../_observe.ts";
@@ -24,16 +25,9 @@ import {
 
 const MAX_BODY = 256 * 1024;
 
-/** mulberry32: a small seeded PRNG, enough to replay a fuzz run from its seed. */
+/** A seeded generator (the generate source's), so a fuzz run replays from its seed. */
 export function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
   return { next, int, pick };

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { startEngine, startReceiver, topicKeys, waitFor } from "../../tests/_helpers.ts";
+import {
+  type Receiver,
+  startEngine,
+  startReceiver,
+  topicKeys,
+  waitFor,
+} from "../../tests/_helpers.ts";
 
 const CONFIG = `
 engine: { data_dir: ./data, shard_count: 2 }
@@ -9,12 +15,34 @@ sources:
   - { name: by_header, type: http, path: /header, topic: orders, key_header: X-Key }
 `;
 
-async function withEngine(fn: (t: Awaited<ReturnType<typeof startEngine>>) => Promise<void>) {
+type Engine = Awaited<ReturnType<typeof startEngine>>;
+
+async function withEngine(fn: (t: Engine) => Promise<void>) {
   const t = await startEngine(CONFIG);
   try {
     await fn(t);
   } finally {
     await t.stop();
+  }
+}
+
+/** An engine whose join `copy` delivers `{id, n}` of every event to a webhook receiver. */
+async function withJoin(fn: (t: Engine, receiver: Receiver) => Promise<void>) {
+  const receiver = await startReceiver();
+  const t = await startEngine(`
+engine: { data_dir: ./data, shard_count: 2 }
+sources:
+  - { name: in, type: http, path: /in, topic: events, key: id }
+joins:
+  - { name: copy, key: id, sql: "SELECT key AS id, json_extract(payload, '$.n') AS n FROM events", sinks: [hook] }
+sinks:
+  - { name: hook, type: http, url: "${receiver.url}" }
+`);
+  try {
+    await fn(t, receiver);
+  } finally {
+    await t.stop();
+    await receiver.stop();
   }
 }
 
@@ -154,18 +182,8 @@ Deno.test("http listener answers 404 and 405 with a JSON error, and /healthz", (
     assert.equal((await health.json()).status, "ok");
   }));
 
-Deno.test("http source refuses a payload nested deeper than SQLite reads, so joins keep working", async () => {
-  const receiver = await startReceiver();
-  const t = await startEngine(`
-engine: { data_dir: ./data, shard_count: 2 }
-sources:
-  - { name: in, type: http, path: /in, topic: events, key: id }
-joins:
-  - { name: copy, key: id, sql: "SELECT key AS id, json_extract(payload, '$.n') AS n FROM events", sinks: [hook] }
-sinks:
-  - { name: hook, type: http, url: "${receiver.url}" }
-`);
-  try {
+Deno.test("http source refuses a payload nested deeper than SQLite reads, so joins keep working", () =>
+  withJoin(async (t, receiver) => {
     // SQLite reads 1000 levels (the object itself is the first); json_extract calls more "malformed".
     const nest = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
     const deep = await t.post("/in", `[{"id":"ok"},{"id":"deep","x":${nest(1000)}}]`);
@@ -190,24 +208,10 @@ sinks:
       () => receiver.results().some((r) => r.key === "limit"),
     );
     assert.deepEqual([...topicKeys(`${t.dir}/data`, "events", 2)], ["limit"]);
-  } finally {
-    await t.stop();
-    await receiver.stop();
-  }
-});
+  }));
 
-Deno.test("a payload with an integer beyond 2^53 is joined and delivered, as the nearest number", async () => {
-  const receiver = await startReceiver();
-  const t = await startEngine(`
-engine: { data_dir: ./data, shard_count: 2 }
-sources:
-  - { name: in, type: http, path: /in, topic: events, key: id }
-joins:
-  - { name: copy, key: id, sql: "SELECT key AS id, json_extract(payload, '$.n') AS n FROM events", sinks: [hook] }
-sinks:
-  - { name: hook, type: http, url: "${receiver.url}" }
-`);
-  try {
+Deno.test("a payload with an integer beyond 2^53 is joined and delivered, as the nearest number", () =>
+  withJoin(async (t, receiver) => {
     const response = await t.post(
       "/in",
       `[{"id":"big","n":9007199254740993},{"id":"small","n":1}]`,
@@ -217,8 +221,4 @@ sinks:
     await waitFor("both results", () => receiver.results().length >= 2);
     const rows = Object.fromEntries(receiver.results().map((r) => [r.key, r.row.n]));
     assert.deepEqual(rows, { big: 9007199254740992, small: 1 });
-  } finally {
-    await t.stop();
-    await receiver.stop();
-  }
-});
+  }));
