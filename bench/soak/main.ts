@@ -4,6 +4,7 @@
  *
  *   deno task soak                       # 10 minutes
  *   deno task soak --minutes 2 --rate 100
+ *   deno task soak --v8-flags=--gc-global   # V8 flags for the engine, e.g. every GC a full one
  *
  * Load: orders over HTTP (JSON and NDJSON batches, and single POSTs) at `--rate` per
  * second; customers from a generate source; a delta LEFT JOIN of the two to a webhook
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     minutes: { type: "string", default: "10" },
     rate: { type: "string", default: "200" },
     interval: { type: "string", default: "10" },
+    "v8-flags": { type: "string" },
   },
 });
 const MINUTES = Number(values.minutes);
@@ -106,7 +108,8 @@ sinks:
   - { name: live, type: sse, path: /live }
 `,
 );
-const engine = await spawnEngine(dir);
+const v8Flags = values["v8-flags"];
+const engine = await spawnEngine(dir, v8Flags ? { DENO_V8_FLAGS: v8Flags } : {});
 const pid = engine.child.pid;
 console.error(`soak: ${MINUTES} min, ${RATE} orders/s, engine pid ${pid} on ${engine.url}, ${dir}`);
 
@@ -248,6 +251,7 @@ const summary = {
   bench: "soak",
   date: new Date().toISOString(),
   minutes: MINUTES,
+  v8_flags: v8Flags,
   orders_per_s: RATE,
   generated_per_s: 20,
   sent,
