@@ -7,6 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { spawnEngine } from "../tests/_process.ts";
+import { processMemory } from "./_observe.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -15,14 +16,8 @@ const { values } = parseArgs({
 const ROWS = Number(values.rows);
 const BATCH = 5000;
 
-/** Resident memory in bytes: all of it, anonymous (heap, stacks), and mapped files. */
-const memory = (pid: number) => {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = (field: string) =>
-    Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) * 1024;
-  return { rss: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile") };
-};
-const rss = (pid: number) => memory(pid).rss;
+/** Resident memory in MiB, read from /proc (the engine must be running). */
+const memory = async (pid: number) => (await processMemory(pid))!;
 const mib = (bytes: number) => Math.round(bytes / 1048576);
 
 const dir = await Deno.makeTempDir({ prefix: "litejoin-bench-memory-" });
@@ -48,9 +43,9 @@ sinks:
 const engine = await spawnEngine(dir);
 const pid = engine.child.pid;
 await new Promise((r) => setTimeout(r, 1000));
-const idle = rss(pid);
+const idle = (await memory(pid)).rss;
 let peak = idle;
-const sampler = setInterval(() => peak = Math.max(peak, rss(pid)), 100);
+const sampler = setInterval(async () => peak = Math.max(peak, (await memory(pid)).rss), 100);
 
 const post = async (path: string, body: unknown[]) => {
   const response = await fetch(`${engine.url}${path}`, {
@@ -85,7 +80,7 @@ await Promise.all(Array.from({ length: 4 }, async () => {
 const ingestSeconds = (performance.now() - started) / 1000;
 await new Promise((r) => setTimeout(r, 5000));
 clearInterval(sampler);
-const settled = memory(pid);
+const settled = await memory(pid);
 let diskBytes = 0;
 for (const entry of Deno.readDirSync(`${dir}/data`)) {
   if (/^shard_\d+\.db/.test(entry.name)) {
@@ -99,11 +94,11 @@ console.log(JSON.stringify({
   bench: "memory",
   hot_rows: ROWS,
   rss_mib: {
-    idle: mib(idle),
-    peak_during_ingest: mib(peak),
-    settled: mib(settled.rss),
-    settled_anonymous: mib(settled.anon),
-    settled_mapped_files: mib(settled.file),
+    idle: Math.round(idle),
+    peak_during_ingest: Math.round(peak),
+    settled: Math.round(settled.rss),
+    settled_anonymous: Math.round(settled.anon),
+    settled_mapped_files: Math.round(settled.file),
   },
   shards_on_disk_mib: mib(diskBytes),
   ingest_seconds: Number(ingestSeconds.toFixed(1)),
