@@ -31,7 +31,7 @@ import { type ColdStore, openS3 } from "./cold.ts";
 import { FileFacts } from "./file_facts.ts";
 import { noProgress, type Progress } from "../progress.ts";
 import { cutRows, prepareLimited } from "../store/limited.ts";
-import { allRows } from "../store/rows.ts";
+import { allArrays } from "../store/rows.ts";
 
 export type Tier = "hot" | "warm" | "cold" | "all";
 export const TIERS: readonly Tier[] = ["hot", "warm", "cold", "all"];
@@ -93,12 +93,11 @@ async function queryHot(sql: string, opts: TierQueryOptions): Promise<TierAnswer
       throw new TierQueryError(firstLine(error));
     }
     const { statement, args } = limited;
-    // Arrays keep columns of the same name apart; Deno's bundled types predate this method.
-    (statement as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+    // Arrays keep columns of the same name apart.
     const columns = statement.columns().map((c) => c.name);
     let all: unknown[][];
     try {
-      all = allRows<unknown[]>(statement, args);
+      all = allArrays(statement, args);
     } catch (error) {
       throw new TierQueryError(firstLine(error));
     }
