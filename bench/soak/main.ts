@@ -9,8 +9,10 @@
  * Load: orders over HTTP (JSON and NDJSON batches, and single POSTs) at `--rate` per
  * second; customers from a generate source; a delta LEFT JOIN of the two to a webhook
  * (this process) and an SQLite sink; a 10 s tumbling window and a customer board to an
- * SSE sink with four live clients (one reconnects every 30 s); retention of 1 minute,
- * so rows are deleted all along.
+ * SSE sink with four live clients (one reconnects every 30 s) whose replay buffer of
+ * 1,000 events fills within the warm-up (the default 10,000 would take ~14 minutes at this
+ * rate, and a buffer filling up is warm-up, not a leak); retention of 1 minute, so rows
+ * are deleted all along.
  *
  * Each sample: VmRSS, RssAnon and RssFile of the engine (readers memory-map the shards,
  * so file pages inflate VmRSS: RssAnon is what a leak grows), V8 heap, committed
@@ -105,7 +107,7 @@ windows:
 sinks:
   - { name: hook, type: http, url: "http://127.0.0.1:${receiver.addr.port}/hook" }
   - { name: db, type: sqlite, path: ./data/results.db, table: enriched }
-  - { name: live, type: sse, path: /live }
+  - { name: live, type: sse, path: /live, replay_buffer: 1000 }
 `,
 );
 const v8Flags = values["v8-flags"];
