@@ -45,6 +45,33 @@ export async function startEngine(
   };
 }
 
+/**
+ * Runs `fn` on an engine whose HTTP source `/in` feeds topic `events` and whose join
+ * `copy` delivers `{id, n}` of every event to a webhook receiver (`hook`); `extra` adds
+ * YAML (windows, say) that may send to `hook` too. Stops both afterwards.
+ */
+export async function withJoinToHook(
+  fn: (t: TestEngine, receiver: Receiver) => Promise<void>,
+  extra = "",
+): Promise<void> {
+  const receiver = await startReceiver();
+  const t = await startEngine(`
+engine: { data_dir: ./data, shard_count: 2 }
+sources:
+  - { name: in, type: http, path: /in, topic: events, key: id }
+joins:
+  - { name: copy, key: id, sql: "SELECT key AS id, json_extract(payload, '$.n') AS n FROM events", sinks: [hook] }
+sinks:
+  - { name: hook, type: http, url: "${receiver.url}" }
+${extra}`);
+  try {
+    await fn(t, receiver);
+  } finally {
+    await t.stop();
+    await receiver.stop();
+  }
+}
+
 /** A real webhook receiver on a free port that records every body it accepts. */
 export interface Receiver {
   url: string;

@@ -8,12 +8,13 @@
  * Protocol, one JSON object per line. stdin: first the `SqlSetup`, then `SqlRequest`s.
  * stdout: `{ready: true}` (or `{error}` and exit), then one `SqlReply` per request.
  */
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { DatabaseSync } from "node:sqlite";
 import { shardPath } from "../store/shard.ts";
 import { topicView } from "../store/reader_db.ts";
 import { installReadOnlyPolicy, ReadOnlyError } from "./readonly.ts";
 import { singleStatement } from "./statements.ts";
 import { prepareLimited } from "../store/limited.ts";
+import type { ArrayStatement } from "../store/rows.ts";
 import { jsonLine, readJsonLines } from "./_lines.ts";
 
 export interface SqlSetup {
@@ -69,8 +70,6 @@ function cell(value: unknown): unknown {
   return value;
 }
 
-type Prepared = StatementSync & { setReturnArrays(on: boolean): void };
-
 /**
  * Runs one request on `db`; never throws. Rows are read with `all()`, never
  * `iterate()`: Deno's `iterate()` ends quietly when a step fails (a runtime error, an
@@ -88,7 +87,7 @@ export function runRequest(
     const sql = singleStatement(request.sql);
     return policy.check(() => {
       const limited = prepareLimited(db, sql, request.maxRows);
-      const statement = limited.statement as Prepared;
+      const statement = limited.statement as ArrayStatement;
       const args = limited.args;
       const columns = statement.columns().map((c) => c.name);
       statement.setReturnArrays(true);

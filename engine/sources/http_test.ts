@@ -1,11 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  type Receiver,
-  startEngine,
-  startReceiver,
-  topicKeys,
-  waitFor,
-} from "../../tests/_helpers.ts";
+import { startEngine, topicKeys, waitFor, withJoinToHook } from "../../tests/_helpers.ts";
 
 const CONFIG = `
 engine: { data_dir: ./data, shard_count: 2 }
@@ -23,26 +17,6 @@ async function withEngine(fn: (t: Engine) => Promise<void>) {
     await fn(t);
   } finally {
     await t.stop();
-  }
-}
-
-/** An engine whose join `copy` delivers `{id, n}` of every event to a webhook receiver. */
-async function withJoin(fn: (t: Engine, receiver: Receiver) => Promise<void>) {
-  const receiver = await startReceiver();
-  const t = await startEngine(`
-engine: { data_dir: ./data, shard_count: 2 }
-sources:
-  - { name: in, type: http, path: /in, topic: events, key: id }
-joins:
-  - { name: copy, key: id, sql: "SELECT key AS id, json_extract(payload, '$.n') AS n FROM events", sinks: [hook] }
-sinks:
-  - { name: hook, type: http, url: "${receiver.url}" }
-`);
-  try {
-    await fn(t, receiver);
-  } finally {
-    await t.stop();
-    await receiver.stop();
   }
 }
 
@@ -183,7 +157,7 @@ Deno.test("http listener answers 404 and 405 with a JSON error, and /healthz", (
   }));
 
 Deno.test("http source refuses a payload nested deeper than SQLite reads, so joins keep working", () =>
-  withJoin(async (t, receiver) => {
+  withJoinToHook(async (t, receiver) => {
     // SQLite reads 1000 levels (the object itself is the first); json_extract calls more "malformed".
     const nest = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
     const deep = await t.post("/in", `[{"id":"ok"},{"id":"deep","x":${nest(1000)}}]`);
@@ -211,7 +185,7 @@ Deno.test("http source refuses a payload nested deeper than SQLite reads, so joi
   }));
 
 Deno.test("a payload with an integer beyond 2^53 is joined and delivered, as the nearest number", () =>
-  withJoin(async (t, receiver) => {
+  withJoinToHook(async (t, receiver) => {
     const response = await t.post(
       "/in",
       `[{"id":"big","n":9007199254740993},{"id":"small","n":1}]`,

@@ -1,5 +1,5 @@
 /**
- * Reading rows off `node:sqlite` statements in the reader threads.
+ * Reading rows off `node:sqlite` statements (the reader threads, `litejoin query`).
  *
  * Rows are read as arrays and made into objects here. Deno's `node:sqlite` makes each
  * row object (and each `run()` result) in a way that survives into the old generation
@@ -14,8 +14,8 @@
  */
 import type { SQLInputValue, StatementSync } from "node:sqlite";
 
-// Deno's bundled types predate this method.
-type ArrayStatement = StatementSync & { setReturnArrays(on: boolean): void };
+/** A statement that can read rows as arrays: Deno's bundled types predate the method. */
+export type ArrayStatement = StatementSync & { setReturnArrays(on: boolean): void };
 
 /** Column names per statement, read once: `columns()` makes garbage like rows do. */
 const columnNames = new WeakMap<StatementSync, string[]>();
