@@ -15,6 +15,7 @@ import { Writer } from "./store/writer.ts";
 import { Readers } from "./store/readers.ts";
 import { Retention, topicRetention } from "./store/retention.ts";
 import { refuseInterruptedReshard } from "./store/reshard.ts";
+import { exposedGc } from "./store/thread_gc.ts";
 import type { SinkRunner } from "./sinks/runner.ts";
 import { carrySseSets } from "./sinks/sse_carry.ts";
 import type { Source } from "./sources/source.ts";
@@ -384,4 +385,10 @@ function logStore(config: Config, writer: Writer, log: Logger): void {
   }
   const { shard_count: shards, data_dir: dir } = config.engine;
   log.info(`${shards} shard(s) in ${dir}, topics: ${config.topicNames.join(", ") || "none"}`);
+  if (!exposedGc()) {
+    log.info(
+      "run without --v8-flags=--expose-gc: shard and reader threads free their garbage " +
+        "only when V8 decides, and hold up to ~8 MB more each (README: Memory)",
+    );
+  }
 }

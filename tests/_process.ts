@@ -10,13 +10,16 @@ export interface EngineProcess {
   exited: Promise<Deno.CommandStatus>;
 }
 
-/** Starts `litejoin run -c <dir>/litejoin.yaml` and resolves once it listens. */
+/**
+ * Starts `litejoin run -c <dir>/litejoin.yaml`, with the V8 flags of `deno task run`,
+ * and resolves once it listens.
+ */
 export async function spawnEngine(
   dir: string,
   env: Record<string, string> = {},
 ): Promise<EngineProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "run", "-c", `${dir}/litejoin.yaml`],
+    args: ["run", "-A", "--v8-flags=--expose-gc", CLI, "run", "-c", `${dir}/litejoin.yaml`],
     stdout: "null",
     stderr: "piped",
     env,

@@ -8,10 +8,12 @@ import { openReader } from "./reader_db.ts";
 import { cutRows, prepareLimited } from "./limited.ts";
 import { allRows } from "./rows.ts";
 import type { ReaderReply, ReaderRequest, ReaderSetup } from "./readers.ts";
+import { collectOften } from "./thread_gc.ts";
 
 let db: DatabaseSync | undefined;
 const statements = new Map<string, StatementSync>();
 const MAX_CACHED = 256;
+collectOften();
 
 function prepare(sql: string): StatementSync {
   let statement = statements.get(sql);

@@ -6,6 +6,7 @@
 import { type Row, Shard, type TopicCount, type Versions } from "./shard.ts";
 import type { Synchronous } from "./sqlite.ts";
 import type { TopicIndex } from "./indexes.ts";
+import { collectOften } from "./thread_gc.ts";
 
 export type ShardRequest =
   | {
@@ -60,6 +61,7 @@ export interface ShardDone {
 export type ShardReply = ShardDone | { id: number; error: string };
 
 let shard: Shard | undefined;
+collectOften();
 
 self.onmessage = (event: MessageEvent<ShardRequest>) => {
   const request = event.data;
