@@ -1,14 +1,15 @@
 /**
  * Full garbage collections in the shard and reader threads, sooner than V8 makes them.
  *
- * V8 collects an isolate's old generation in full once it has grown about 8 MB past
- * what the last full collection left. These threads promote only a few KB of garbage
- * a second, so that takes them half an hour, and meanwhile their heaps grow, and with
- * them the native memory of the `node:sqlite` statements and results that only a full
- * collection frees: in the soak, ~2.5 MiB/min of RSS that looked like a leak and fell
- * back half an hour later. With `--expose-gc` (every way of running LiteJoin passes
- * it: the tasks in deno.json, the compiled binary) a thread that has allocated since
- * its last collection makes one every 30 s: a pause of ~5 ms.
+ * V8 collects an isolate's old generation in full once it has grown about 8 MB (its
+ * minimum growing step) past what the last full collection left. These threads promote
+ * only a few KB of garbage a second, so that takes them half an hour or more, and
+ * meanwhile their heaps grow (~0.24 MB/min each in the soak), and so do their malloc
+ * arenas (~0.14 MiB/min each: native memory that dead objects hold until a full
+ * collection): with eight threads, ~2.5 MiB/min of RSS that looked like a leak. With
+ * `--expose-gc` (every way of running LiteJoin passes it: the tasks in deno.json, the
+ * compiled binary) a thread that has allocated since its last collection makes one
+ * every 30 s: a pause of ~5 ms.
  */
 
 /** How often a thread may collect. */
