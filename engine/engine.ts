@@ -387,7 +387,7 @@ function logStore(config: Config, writer: Writer, log: Logger): void {
   log.info(`${shards} shard(s) in ${dir}, topics: ${config.topicNames.join(", ") || "none"}`);
   if (!exposedGc()) {
     log.info(
-      "run without --v8-flags=--expose-gc: shard and reader threads free their garbage " +
+      "started without --v8-flags=--expose-gc: shard and reader threads free their garbage " +
         "only when V8 decides, and hold up to ~8 MB more each (README: Memory)",
     );
   }
