@@ -13,7 +13,7 @@
  */
 
 /** How often a thread may collect. */
-export const COLLECT_EVERY_MS = 30_000;
+const COLLECT_EVERY_MS = 30_000;
 
 /** Heap growth since the last collection below which a thread counts as idle. */
 export const IDLE_BYTES = 512 * 1024;
@@ -25,17 +25,21 @@ export function exposedGc(): (() => void) | undefined {
 
 /** Decides, at each tick, whether the heap has grown enough since the last collection. */
 export class Collector {
+  readonly #gc: () => void;
+  readonly #heapUsed: () => number;
   #after: number;
 
-  constructor(readonly gc: () => void, readonly heapUsed: () => number) {
+  constructor(gc: () => void, heapUsed: () => number) {
+    this.#gc = gc;
+    this.#heapUsed = heapUsed;
     this.#after = heapUsed();
   }
 
   /** Collects unless the thread was idle since the last collection; says whether it did. */
   tick(): boolean {
-    if (this.heapUsed() - this.#after < IDLE_BYTES) return false;
-    this.gc();
-    this.#after = this.heapUsed();
+    if (this.#heapUsed() - this.#after < IDLE_BYTES) return false;
+    this.#gc();
+    this.#after = this.#heapUsed();
     return true;
   }
 }
