@@ -47,6 +47,13 @@ export function observeEngine(
     for (const join of parts.joiner.health()) set({ join: join.name }, join.pendingKeys);
   });
   gauge(
+    "litejoin_join_lag_ms",
+    "How long the oldest commit a join has not yet delivered has waited, by join (0 when caught up).",
+    (set) => {
+      for (const join of parts.joiner.health()) set({ join: join.name }, Math.round(join.lagMs));
+    },
+  );
+  gauge(
     "litejoin_join_failing",
     "1 while the last evaluation of a join failed, by join.",
     (set) => {

@@ -67,6 +67,8 @@ export interface EvaluatorStats {
 export interface JoinStats extends EvaluatorStats {
   mode: string;
   pending_keys: number;
+  /** How long the oldest commit not yet delivered has waited (0 when caught up). */
+  lag_ms: number;
 }
 
 /**

@@ -253,6 +253,7 @@ export class StatsCollector implements ControlService {
         last_ms: ms(joinTime.stats(labels).last),
         p99_ms: p99,
         pending_keys: join.pendingKeys,
+        lag_ms: Math.round(join.lagMs),
         ...evaluatorHealth({ error: join.error, pending_keys: join.pendingKeys, p99_ms: p99 }),
       };
     });

@@ -27,11 +27,20 @@ export interface JoinHealth {
   /** Empty when healthy; otherwise the last error. */
   error: string;
   pendingKeys: number;
+  /**
+   * How long the oldest commit not yet delivered has waited, in milliseconds (0 when
+   * nothing is pending): the join's lag behind its input.
+   */
+  lagMs: number;
 }
 
 class JoinState {
   pending: TopicChanges = new Map();
   pendingKeys = 0;
+  /** When the oldest commit merged into `pending` was seen (performance.now()), if any. */
+  pendingSince: number | undefined;
+  /** The `pendingSince` of the evaluation under way, if any. */
+  runningSince: number | undefined;
   /** Per shard, the highest seq merged into `pending`. */
   pendingSeq: number[];
   /** Per shard, the seq up to which results are delivered and recorded. */
@@ -48,7 +57,8 @@ class JoinState {
     this.pendingSeq = [...progress];
   }
 
-  merge(topic: string, keys: Iterable<string>): void {
+  merge(topic: string, keys: Iterable<string>, since = performance.now()): void {
+    this.pendingSince = Math.min(this.pendingSince ?? since, since);
     let set = this.pending.get(topic);
     if (!set) this.pending.set(topic, set = new Set());
     for (const key of keys) {
@@ -64,6 +74,7 @@ export class Joiner {
   #stopped = false;
   readonly #evaluations;
   readonly #latency;
+  readonly #lag;
   readonly #results;
   readonly #errors;
 
@@ -98,6 +109,11 @@ export class Joiner {
     this.#latency = metrics.histogram(
       "litejoin_join_evaluation_seconds",
       "Time to evaluate a join after a batch, by join.",
+    );
+    this.#lag = metrics.histogram(
+      "litejoin_join_lag_seconds",
+      "Time from the commit of the oldest batch an evaluation covers to the delivery of its " +
+        "results (recorded also when no result changed), by join.",
     );
   }
 
@@ -159,6 +175,7 @@ export class Joiner {
     }
     state.running = this.#run(state).finally(() => {
       state.running = undefined;
+      state.runningSince = undefined;
       this.#schedule(state);
     });
   }
@@ -181,15 +198,18 @@ export class Joiner {
     const changes = state.pending;
     const covered = [...state.pendingSeq];
     const forced = state.forced;
+    const since = state.pendingSince ?? performance.now();
     state.pending = new Map();
     state.pendingKeys = 0;
+    state.pendingSince = undefined;
+    state.runningSince = since;
     state.forced = false;
     const started = performance.now();
     let evaluation;
     try {
       evaluation = await evaluator.evaluate(changes);
     } catch (error) {
-      for (const [topic, keys] of changes) state.merge(topic, keys);
+      for (const [topic, keys] of changes) state.merge(topic, keys, since);
       state.forced ||= forced;
       this.#fail(state, error as Error);
       return;
@@ -209,11 +229,12 @@ export class Joiner {
     } catch (error) {
       // Not recorded (e.g. the disk is full): the same changes are evaluated again and
       // their results delivered again, which at-least-once delivery allows.
-      for (const [topic, keys] of changes) state.merge(topic, keys);
+      for (const [topic, keys] of changes) state.merge(topic, keys, since);
       state.forced ||= forced;
       this.#fail(state, error as Error);
       return;
     }
+    this.#lag.observe({ join: definition.name }, (performance.now() - since) / 1000);
     state.progress = covered;
     state.failures = 0;
     state.error = "";
@@ -262,6 +283,7 @@ export class Joiner {
       mode: s.task.evaluator.mode,
       error: s.error,
       pendingKeys: s.pendingKeys,
+      lagMs: oldestWait(s.runningSince, s.pendingSince),
     }));
   }
 
@@ -280,4 +302,10 @@ export class Joiner {
       }
     }
   }
+}
+
+/** Milliseconds since the earliest of the given moments (performance.now()), 0 for none. */
+function oldestWait(...moments: (number | undefined)[]): number {
+  const set = moments.filter((m) => m !== undefined);
+  return set.length ? performance.now() - Math.min(...set) : 0;
 }
