@@ -47,10 +47,10 @@ export function observeEngine(
     for (const join of parts.joiner.health()) set({ join: join.name }, join.pendingKeys);
   });
   gauge(
-    "litejoin_join_lag_ms",
+    "litejoin_join_oldest_pending_seconds",
     "How long the oldest commit a join has not yet delivered has waited, by join (0 when caught up).",
     (set) => {
-      for (const join of parts.joiner.health()) set({ join: join.name }, Math.round(join.lagMs));
+      for (const join of parts.joiner.health()) set({ join: join.name }, join.lagMs / 1000);
     },
   );
   gauge(

@@ -119,6 +119,8 @@ Deno.test("/metrics is valid Prometheus text, with conventional names and units,
     assert.equal(value("litejoin_join_results_total", { join: "copy", change: "insert" }), 6);
     assert.ok(value("litejoin_join_evaluation_seconds_count", { join: "copy" }) >= 1);
     assert.equal(value("litejoin_join_pending_keys", { join: "copy" }), 0);
+    assert.ok(value("litejoin_join_lag_seconds_count", { join: "copy" }) >= 1);
+    assert.equal(value("litejoin_join_oldest_pending_seconds", { join: "copy" }), 0);
     assert.equal(value("litejoin_join_failing", { join: "copy" }), 0);
     // Sinks, the SSE sink's clients and drops
     assert.equal(value("litejoin_sink_delivered_total", { sink: "db" }), 6);

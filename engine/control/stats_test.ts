@@ -98,6 +98,9 @@ dlq: { enabled: false }
     assert.deepEqual([fragile.status, fragile.reason], ["fail", "failing: integer overflow"]);
     assert.ok(fragile.errors >= 1);
     assert.deepEqual([passthrough.status, passthrough.evaluations >= 1], ["ok", true]);
+    // The failing join still owes the commit it cannot evaluate; the other is caught up.
+    assert.ok(fragile.lag_ms > 0, `fragile lag ${fragile.lag_ms}`);
+    assert.equal(passthrough.lag_ms, 0);
     assert.deepEqual(
       [s.sinks[0].status, s.sinks[0].reason, s.sinks[0].failed, s.sinks[0].dlq_depth],
       ["fail", "1 result failed delivery in the last minute", 1, null],
