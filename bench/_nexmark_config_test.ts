@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "../engine/config/load.ts";
-import { allQueries, configFor, CORE, EXTRAS, FLINK_PER_CORE, LEFT_OUT } from "./_nexmark_config.ts";
+import {
+  allQueries,
+  configFor,
+  CORE,
+  EXTRAS,
+  FLINK_PER_CORE,
+  LEFT_OUT,
+} from "./_nexmark_config.ts";
 
 const load = (yaml: string) => parseConfig(yaml, "/tmp/nexmark/litejoin.yaml");
 

@@ -308,7 +308,9 @@ export class NexmarkGenerator {
    * auctions are generated, so about that many are open at any moment.
    */
   #auctionLength(n: number, time: number): number {
-    const ahead = Math.floor((NUM_IN_FLIGHT_AUCTIONS * PROPORTION_DENOMINATOR) / AUCTION_PROPORTION);
+    const ahead = Math.floor(
+      (NUM_IN_FLIGHT_AUCTIONS * PROPORTION_DENOMINATOR) / AUCTION_PROPORTION,
+    );
     const horizon = this.timeOf(n + ahead) - time;
     return 1 + this.#random.int(Math.max(horizon * 2, 1));
   }

@@ -122,7 +122,11 @@ export class SteadyJudge {
       counts.filter((_, i) => LATENCY_BUCKETS[i] <= this.#bound).at(-1) ?? 0;
     const late = count - within;
     const reasons = late > 0
-      ? [`${late} of ${count} ${kind === "join" ? "lag" : "close delay"} observations over ${this.#bound} s`]
+      ? [
+        `${late} of ${count} ${
+          kind === "join" ? "lag" : "close delay"
+        } observations over ${this.#bound} s`,
+      ]
       : [];
     return {
       name,

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { parseConfig } from "../engine/config/load.ts";
 import { WindowModel } from "./_nexmark_windows.ts";
 
-const SQL = "SELECT count(*) AS n FROM bids WHERE timestamp >= :window_start AND timestamp < :window_end";
+const SQL =
+  "SELECT count(*) AS n FROM bids WHERE timestamp >= :window_start AND timestamp < :window_end";
 const SESSION_SQL = `${SQL} AND json_extract(payload, '$.bidder') = :session_key`;
 
 /** A window `w` over topic bids with `fields` (entries of a YAML flow map). */

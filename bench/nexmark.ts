@@ -68,6 +68,8 @@ interface Trial {
   accepted_per_s: number;
   behind_ms: number;
   engine_cores: number;
+  /** This process's (the load generator's) CPU time over wall time, in the same period. */
+  client_cores: number;
   verdicts: QueryVerdict[];
   modes: Record<string, string>;
 }
@@ -112,6 +114,7 @@ async function trial(queries: string[], rate: number, steadyS: number): Promise<
     accepted_per_s: 0,
     behind_ms: 0,
     engine_cores: NaN,
+    client_cores: NaN,
     verdicts: [],
     modes: {},
   };
@@ -138,8 +141,13 @@ async function trial(queries: string[], rate: number, steadyS: number): Promise<
       }
     }
     const pid = engine.child.pid;
-    const judge = new SteadyJudge(config.joins.map((j) => j.name), models, await metrics(engine.url));
+    const judge = new SteadyJudge(
+      config.joins.map((j) => j.name),
+      models,
+      await metrics(engine.url),
+    );
     const cpu0 = cpuSeconds(pid);
+    const client0 = cpuUsage();
     const t0 = performance.now();
     load.mark();
     const end = t0 + steadyS * 1000;
@@ -150,7 +158,10 @@ async function trial(queries: string[], rate: number, steadyS: number): Promise<
       result.verdicts = verdicts;
       result.behind_ms = Math.round(period.behindMs);
       result.accepted_per_s = Math.round(period.accepted / period.seconds);
-      result.engine_cores = round((cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000));
+      const wall = (performance.now() - t0) / 1000;
+      const client = cpuUsage(client0);
+      result.engine_cores = round((cpuSeconds(pid) - cpu0) / wall);
+      result.client_cores = round((client.user + client.system) / 1e6 / wall);
       const reasons = verdicts.flatMap((v) => v.reasons.map((r) => `${v.name}: ${r}`));
       if (period.behindMs > BOUND_S * 1000) {
         reasons.push(`acceptance fell ${Math.round(period.behindMs)} ms behind`);
@@ -182,7 +193,7 @@ interface Search {
   best: Trial | undefined;
   /** The first failure's reasons. */
   failure: string[];
-  trials: { rate: number; ok: boolean; engine_cores: number }[];
+  trials: { rate: number; ok: boolean; engine_cores: number; client_cores: number }[];
   /** Each query's mode, from the startup log of a trial. */
   modes: Record<string, string>;
 }
@@ -209,10 +220,16 @@ async function search(
   let rate = Math.min(start, cap);
   for (let n = 0; n < TRIALS; n++) {
     const t = await trial(queries, rate, steadyS);
-    out.trials.push({ rate, ok: t.ok, engine_cores: t.engine_cores });
+    out.trials.push({
+      rate,
+      ok: t.ok,
+      engine_cores: t.engine_cores,
+      client_cores: t.client_cores,
+    });
     out.modes = { ...t.modes, ...out.modes };
     log(
-      `${label} @ ${rate}/s: ${t.ok ? "ok" : "FAIL"}, engine ${t.engine_cores} cores` +
+      `${label} @ ${rate}/s: ${t.ok ? "ok" : "FAIL"}, engine ${t.engine_cores} cores, ` +
+        `load generator ${t.client_cores}` +
         (t.ok ? "" : ` (${t.reasons.slice(0, 3).join("; ")})`),
     );
     if (t.ok) {
