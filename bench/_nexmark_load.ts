@@ -5,9 +5,11 @@
  * source, with up to `inFlight` requests under way. A request the engine answers 503
  * (behind) is sent again.
  *
- * What it reports is whether acceptance keeps up: for each event, the time from when it
- * fell due to the engine's 202 for its request (`behindMs`: the worst since `mark()`,
- * counting requests still under way and events not yet sent).
+ * What it reports is whether acceptance keeps up with the offered rate: the backlog (events
+ * due by now that the engine has not yet accepted, as seconds of the stream) and how much
+ * it grew since `mark()`. A steady backlog is the latency of a commit; a growing one is an
+ * engine (or a machine) that does not keep up. The time from when each request's first
+ * event fell due to the engine's 202 is reported beside.
  */
 import { type NexmarkEvent, NexmarkGenerator } from "./_nexmark_gen.ts";
 
@@ -32,8 +34,13 @@ export interface LoadOptions {
 export interface LoadPeriod {
   /** Events the engine accepted since `mark()`. */
   accepted: number;
-  /** The worst wait from due to accepted since `mark()`, in ms. */
-  behindMs: number;
+  /** Events due and not yet accepted, in seconds of the stream. */
+  backlogS: number;
+  /** How much the backlog grew since `mark()`, in seconds of the stream. */
+  growthS: number;
+  /** From due to accepted, over the requests accepted since `mark()`, ms. */
+  acceptP99Ms: number;
+  acceptMaxMs: number;
   /** 503 answers (the engine's writer behind) since `mark()`. */
   retried: number;
   seconds: number;
@@ -46,14 +53,14 @@ export class NexmarkLoad {
   readonly #batch: number;
   readonly #inFlight: number;
   readonly #requests = new Set<Promise<void>>();
-  /** Due times of the first event of each request under way. */
-  readonly #pendingDue = new Set<{ due: number }>();
   #running = false;
   #loop: Promise<void> | undefined;
   #error: Error | undefined;
+  #acceptedTotal = 0;
   #accepted = 0;
-  #behind = 0;
+  #waits: number[] = [];
   #retried = 0;
+  #backlogAtMark = 0;
   #markedAt = performance.now();
 
   constructor(readonly options: LoadOptions) {
@@ -63,7 +70,7 @@ export class NexmarkLoad {
       seed: options.seed,
     });
     this.#batch = options.batch ?? 1000;
-    this.#inFlight = options.inFlight ?? 16;
+    this.#inFlight = options.inFlight ?? 64;
   }
 
   start(): void {
@@ -74,24 +81,32 @@ export class NexmarkLoad {
   /** Starts a new measuring period. */
   mark(): void {
     this.#accepted = 0;
-    this.#behind = 0;
+    this.#waits = [];
     this.#retried = 0;
+    this.#backlogAtMark = this.#backlog();
     this.#markedAt = performance.now();
   }
 
   /** The period since `mark()`; throws if a request failed for good. */
   period(): LoadPeriod {
     if (this.#error) throw this.#error;
-    const now = Date.now();
-    // Events that fell due and are not yet sent or not yet accepted are waiting too.
-    let oldest = this.generator.timeOf(this.generator.next);
-    for (const { due } of this.#pendingDue) oldest = Math.min(oldest, due);
+    const waits = [...this.#waits].sort((a, b) => a - b);
+    const backlog = this.#backlog();
     return {
       accepted: this.#accepted,
-      behindMs: Math.max(this.#behind, now - oldest),
+      backlogS: backlog / this.options.rate,
+      growthS: (backlog - this.#backlogAtMark) / this.options.rate,
+      acceptP99Ms: waits[Math.floor(waits.length * 0.99)] ?? 0,
+      acceptMaxMs: waits.at(-1) ?? 0,
       retried: this.#retried,
       seconds: (performance.now() - this.#markedAt) / 1000,
     };
+  }
+
+  /** Events due by now (on the generator's clock) that the engine has not accepted. */
+  #backlog(): number {
+    const due = ((Date.now() - this.generator.options.baseTime) * this.options.rate) / 1000;
+    return Math.max(0, Math.floor(due) - this.#acceptedTotal);
   }
 
   /** Stops generating (at once: requests under way carry on). */
@@ -140,8 +155,6 @@ export class NexmarkLoad {
   }
 
   #send(path: string, due: number, body: string, count: number): void {
-    const pending = { due };
-    this.#pendingDue.add(pending);
     const request = (async () => {
       for (let attempt = 0;; attempt++) {
         const response = await fetch(`${this.options.url}${path}`, {
@@ -158,11 +171,11 @@ export class NexmarkLoad {
         await new Promise((r) => setTimeout(r, 50));
       }
       this.#accepted += count;
-      this.#behind = Math.max(this.#behind, Date.now() - due);
+      this.#acceptedTotal += count;
+      this.#waits.push(Date.now() - due);
     })().catch((error) => {
       this.#error ??= error as Error;
     }).finally(() => {
-      this.#pendingDue.delete(pending);
       this.#requests.delete(request);
     });
     this.#requests.add(request);
