@@ -204,6 +204,8 @@ interface Search {
   failed_at: number | null;
   /** The sustained trial, whose cores and verdicts are reported. */
   best: Trial | undefined;
+  /** The lowest rate's failed trial, whose verdicts show what failed. */
+  failedTrial: Trial | undefined;
   /** The first failure's reasons. */
   failure: string[];
   trials: {
@@ -232,6 +234,7 @@ async function search(
     sustained: 0,
     failed_at: null,
     best: undefined,
+    failedTrial: undefined,
     failure: [],
     trials: [],
     modes: {},
@@ -257,7 +260,8 @@ async function search(
       out.best = t;
     } else {
       out.failed_at = rate;
-      if (!out.failure.length) out.failure = t.reasons;
+      out.failedTrial = t;
+      out.failure = t.reasons;
     }
     let next: number;
     if (out.failed_at === null) {
@@ -391,9 +395,14 @@ const queries = Object.fromEntries(Object.entries(alone).map(([q, s]) => [q, sum
 const togetherSummary = together && {
   queries: CORE,
   ...summary(together),
-  per_query: Object.fromEntries(
-    (together.best?.verdicts ?? []).map((v) => [v.name, { p99_s: v.p99_s, n: v.observations }]),
-  ),
+  // Each query's lag or close delay in the sustained trial, and in the lowest failed one.
+  per_query: Object.fromEntries(CORE.map((q) => {
+    const at = (t: Trial | undefined) => {
+      const v = t?.verdicts.find((v) => v.name === q);
+      return v && { ok: v.ok, p99_s: v.p99_s, late: v.late, n: v.observations };
+    };
+    return [q, { sustained: at(together.best), failed: at(together.failedTrial) }];
+  })),
   ratio_to_raw_upserts: round(together.sustained / raw, 3),
 };
 const targetMet = together ? together.sustained >= TARGET_TOGETHER : null;
