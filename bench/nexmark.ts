@@ -13,7 +13,7 @@
  * of events due and not yet accepted grows by at most 1 s of the stream over the period,
  * and never holds more than 5 s (a steady backlog is the commit latency, reported as
  * `accept_p99_ms`). The search starts at the rate the engine sustains with no query at
- * all (ingest alone, found from the most it accepts), halves twice on failure and then
+ * all (ingest alone, found from the most it accepts), divides by 4 on failure, then
  * bisects; a trial stops at its first failing check. Engine cores are its process's CPU
  * time over wall time during the steady period (/proc/<pid>/stat), and events/s per core
  * is the sustained rate over them.
@@ -21,14 +21,20 @@
 import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
 import { cpuUsage } from "node:process";
-import { parseConfig } from "../engine/config/load.ts";
-import { spawnEngine } from "../tests/_process.ts";
-import { metrics, table } from "./_observe.ts";
+import { table } from "./_observe.ts";
 import { NexmarkGenerator } from "./_nexmark_gen.ts";
-import { loadSideInput, NexmarkLoad } from "./_nexmark_load.ts";
-import { WindowModel } from "./_nexmark_windows.ts";
-import { type QueryVerdict, SteadyJudge } from "./_nexmark_verdict.ts";
-import { configFor, CORE, EXTRAS, FLINK_PER_CORE, LEFT_OUT } from "./_nexmark_config.ts";
+import { CORE, EXTRAS, FLINK_PER_CORE, LEFT_OUT } from "./_nexmark_config.ts";
+import {
+  nice,
+  round,
+  saturatedRate,
+  type Search,
+  search,
+  type SearchOptions,
+  TOPIC,
+  type Trial,
+} from "./_nexmark_trial.ts";
+import type { QueryVerdict } from "./_nexmark_verdict.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -52,240 +58,21 @@ const TRIALS = Number(values.trials ?? (QUICK ? 2 : 4));
 const BOUND_S = 1;
 const TARGET_TOGETHER = 20_000;
 const MIN_RATE = 250;
-/** A backlog of this many seconds of the stream fails a trial at once. */
-const BACKLOG_MAX_S = 5;
 const RAW_EVENTS = QUICK ? 50_000 : 200_000;
-const TOPIC = { person: "persons", auction: "auctions", bid: "bids" } as const;
 
 const ALONE = values["no-alone"]
   ? []
   : values.queries?.split(",") ?? (values.extras ? [...CORE, ...EXTRAS] : CORE);
 const started = performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const elapsed = () => `${Math.round((performance.now() - started) / 1000)} s`;
 const log = (line: string) => console.error(`nexmark [${elapsed()}] ${line}`);
-
-interface Trial {
-  rate: number;
-  ok: boolean;
-  reasons: string[];
-  accepted_per_s: number;
-  /** How much the backlog of unaccepted events grew over the period, seconds of the stream. */
-  backlog_growth_s: number;
-  /** From an event falling due to the 202 for its request, 99th percentile. */
-  accept_p99_ms: number;
-  engine_cores: number;
-  /** This process's (the load generator's) CPU time over wall time, in the same period. */
-  client_cores: number;
-  verdicts: QueryVerdict[];
-  modes: Record<string, string>;
-}
-
-/** User and system CPU seconds of a process so far, from /proc. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
-  } catch {
-    return NaN;
-  }
-}
-
-/** Each join's and window's mode, from the engine's startup log. */
-function modesFrom(log: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const m of log.matchAll(/join (\S+): reads .*?, mode (\w+) \((.*)\), sinks /g)) {
-    out[m[1]] = `${m[2]} (${m[3]})`;
-  }
-  for (const m of log.matchAll(/window (\S+):.*?\bmode (\w+)(?: \((.*)\))?/g)) {
-    out[m[1]] ??= m[3] ? `${m[2]} (${m[3]})` : m[2];
-  }
-  return out;
-}
-
-/** Runs `queries` at `rate` events/s: fresh engine, warm-up, then a steady period. */
-async function trial(queries: string[], rate: number, steadyS: number): Promise<Trial> {
-  const dir = await Deno.makeTempDir({ prefix: "litejoin-nexmark-" });
-  const yaml = configFor(queries);
-  await Deno.writeTextFile(`${dir}/litejoin.yaml`, yaml);
-  const config = parseConfig(yaml, `${dir}/litejoin.yaml`);
-  const models = config.windows.map((w) =>
-    new WindowModel(w, config.windowSql.get(w.name)?.topic ?? "")
-  );
-  const engine = await spawnEngine(dir);
-  const result: Trial = {
-    rate,
-    ok: false,
-    reasons: [],
-    accepted_per_s: 0,
-    backlog_growth_s: 0,
-    accept_p99_ms: 0,
-    engine_cores: NaN,
-    client_cores: NaN,
-    verdicts: [],
-    modes: {},
-  };
-  let load: NexmarkLoad | undefined;
-  try {
-    if (queries.includes("q13")) await loadSideInput(engine.url);
-    load = new NexmarkLoad({
-      url: engine.url,
-      rate,
-      onEvent: (e) => {
-        const payload = e.event as unknown as Record<string, unknown>;
-        for (const m of models) m.observe(TOPIC[e.kind], payload, e.event.dateTime);
-      },
-    });
-    load.start();
-    result.modes = modesFrom(engine.log());
-    // Warm-up; a run already seconds behind will not recover.
-    const warmEnd = performance.now() + WARMUP_S * 1000;
-    while (performance.now() < warmEnd) {
-      await sleep(Math.min(1000, warmEnd - performance.now()));
-      const backlog = load.period().backlogS;
-      if (backlog > BACKLOG_MAX_S) {
-        result.reasons.push(`acceptance ${round(backlog, 1)} s behind in the warm-up`);
-        return result;
-      }
-    }
-    const pid = engine.child.pid;
-    const judge = new SteadyJudge(
-      config.joins.map((j) => j.name),
-      models,
-      await metrics(engine.url),
-    );
-    const cpu0 = cpuSeconds(pid);
-    const client0 = cpuUsage();
-    const t0 = performance.now();
-    load.mark();
-    const end = t0 + steadyS * 1000;
-    for (;;) {
-      await sleep(Math.min(1000, end - performance.now()));
-      const verdicts = judge.check(await metrics(engine.url), Date.now());
-      const period = load.period();
-      result.verdicts = verdicts;
-      result.backlog_growth_s = round(period.growthS);
-      result.accept_p99_ms = period.acceptP99Ms;
-      result.accepted_per_s = Math.round(period.accepted / period.seconds);
-      const wall = (performance.now() - t0) / 1000;
-      const client = cpuUsage(client0);
-      result.engine_cores = round((cpuSeconds(pid) - cpu0) / wall);
-      result.client_cores = round((client.user + client.system) / 1e6 / wall);
-      const reasons = verdicts.flatMap((v) => v.reasons.map((r) => `${v.name}: ${r}`));
-      if (period.growthS > BOUND_S || period.backlogS > BACKLOG_MAX_S) {
-        reasons.push(
-          `acceptance fell behind: ${round(period.backlogS, 1)} s of events waiting, ` +
-            `${round(period.growthS, 1)} s more than at the start`,
-        );
-      }
-      const done = performance.now() >= end - 50;
-      if (reasons.length) {
-        result.reasons = reasons;
-        return result;
-      }
-      if (done) break;
-    }
-    result.ok = true;
-    return result;
-  } finally {
-    load?.halt();
-    engine.child.kill("SIGKILL");
-    await engine.exited;
-    await load?.stop().catch(() => {});
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-interface Search {
-  /** The highest rate that passed (0: none did). */
-  sustained: number;
-  /** The lowest rate that failed, if any. */
-  failed_at: number | null;
-  /** The sustained trial, whose cores and verdicts are reported. */
-  best: Trial | undefined;
-  /** The lowest rate's failed trial, whose verdicts show what failed. */
-  failedTrial: Trial | undefined;
-  /** The first failure's reasons. */
-  failure: string[];
-  trials: {
-    rate: number;
-    ok: boolean;
-    engine_cores: number;
-    client_cores: number;
-    accept_p99_ms: number;
-  }[];
-  /** Each query's mode, from the startup log of a trial. */
-  modes: Record<string, string>;
-}
-
-/**
- * The highest sustainable rate up to `cap`: tries `start`, divides by 4 while it fails,
- * then bisects (geometrically) between the best pass and the lowest failure.
- */
-async function search(
-  label: string,
-  queries: string[],
-  start: number,
-  cap: number,
-  steadyS: number,
-): Promise<Search> {
-  const out: Search = {
-    sustained: 0,
-    failed_at: null,
-    best: undefined,
-    failedTrial: undefined,
-    failure: [],
-    trials: [],
-    modes: {},
-  };
-  let rate = Math.min(start, cap);
-  for (let n = 0; n < TRIALS; n++) {
-    const t = await trial(queries, rate, steadyS);
-    out.trials.push({
-      rate,
-      ok: t.ok,
-      engine_cores: t.engine_cores,
-      client_cores: t.client_cores,
-      accept_p99_ms: t.accept_p99_ms,
-    });
-    out.modes = { ...t.modes, ...out.modes };
-    log(
-      `${label} @ ${rate}/s: ${t.ok ? "ok" : "FAIL"}, engine ${t.engine_cores} cores, ` +
-        `load generator ${t.client_cores}` +
-        (t.ok ? "" : ` (${t.reasons.slice(0, 3).join("; ")})`),
-    );
-    if (t.ok) {
-      out.sustained = rate;
-      out.best = t;
-    } else {
-      out.failed_at = rate;
-      out.failedTrial = t;
-      out.failure = t.reasons;
-    }
-    let next: number;
-    if (out.failed_at === null) {
-      if (rate >= cap) break;
-      next = Math.min(cap, rate * 2);
-    } else if (out.sustained === 0) {
-      next = rate / 4;
-      if (next < MIN_RATE) break;
-    } else {
-      if (out.failed_at / out.sustained <= 1.2) break;
-      next = Math.sqrt(out.failed_at * out.sustained);
-    }
-    rate = nice(next);
-  }
-  return out;
-}
-
-/** Rounds to two significant digits. */
-function nice(rate: number): number {
-  const unit = 10 ** Math.max(0, Math.floor(Math.log10(rate)) - 1);
-  return Math.round(rate / unit) * unit;
-}
-
-const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+const options: SearchOptions = {
+  warmupS: WARMUP_S,
+  boundS: BOUND_S,
+  trials: TRIALS,
+  minRate: MIN_RATE,
+  log,
+};
 
 /** Raw single-writer upserts of the same events into three tables, 1,000 per transaction. */
 function rawUpsertRate(dir: string): number {
@@ -316,28 +103,6 @@ function rawUpsertRate(dir: string): number {
   return rate;
 }
 
-/** The most events/s the engine accepts with no query, posting as fast as it answers. */
-async function saturatedRate(): Promise<number> {
-  const dir = await Deno.makeTempDir({ prefix: "litejoin-nexmark-" });
-  await Deno.writeTextFile(`${dir}/litejoin.yaml`, configFor([]));
-  const engine = await spawnEngine(dir);
-  const load = new NexmarkLoad({ url: engine.url, rate: 40_000, saturate: true });
-  try {
-    load.start();
-    await sleep(1000);
-    load.mark();
-    await sleep(QUICK ? 2000 : 4000);
-    const p = load.period();
-    return p.accepted / p.seconds;
-  } finally {
-    load.halt();
-    await load.stop().catch(() => {});
-    engine.child.kill("SIGKILL");
-    await engine.exited;
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 function commit(): string | null {
   try {
     const out = new Deno.Command("git", {
@@ -361,19 +126,26 @@ const raw = rawUpsertRate(rawDir);
 await Deno.remove(rawDir, { recursive: true });
 log(`raw node:sqlite upserts: ${Math.round(raw)} events/s`);
 
-const saturated = await saturatedRate();
+const saturated = await saturatedRate(QUICK ? 2 : 4);
 log(`ingest alone accepts up to ${Math.round(saturated)} events/s posting flat out`);
-const ingest = await search("ingest only", [], nice(saturated * 0.9), Infinity, STEADY_S);
+const ingest = await search(
+  "ingest only",
+  [],
+  nice(saturated * 0.9),
+  Infinity,
+  STEADY_S,
+  options,
+);
 const cap = Math.max(ingest.sustained, MIN_RATE);
 
 const alone: Record<string, Search> = {};
-for (const q of ALONE) alone[q] = await search(q, [q], cap, cap, STEADY_S);
+for (const q of ALONE) alone[q] = await search(q, [q], cap, cap, STEADY_S, options);
 
 let together: Search | undefined;
 if (!values["no-together"]) {
   const bounds = CORE.map((q) => alone[q]?.sustained).filter((r) => r !== undefined);
   const start = bounds.length ? Math.max(MIN_RATE, Math.min(...bounds)) : cap;
-  together = await search("together", CORE, start, cap, TOGETHER_STEADY_S);
+  together = await search("together", CORE, start, cap, TOGETHER_STEADY_S, options);
 }
 
 const perCore = (s: Search) =>
@@ -386,10 +158,19 @@ const summary = (s: Search, q?: string) => ({
   engine_cores: s.best?.engine_cores ?? null,
   events_per_core: perCore(s),
   flink_per_core: q ? FLINK_PER_CORE[q] ?? null : undefined,
-  p99_s: q ? s.best?.verdicts.find((v) => v.name === q)?.p99_s ?? null : undefined,
+  ratio_to_raw_upserts: round(s.sustained / raw, 3),
+  // The query's lag (joins) or close delay (windows) in the sustained trial.
+  verdict: q ? brief(s.best?.verdicts.find((v) => v.name === q)) : undefined,
   failure: s.failure.slice(0, 3),
   trials: s.trials,
 });
+
+/** A verdict without its name and kind. */
+function brief(v: QueryVerdict | undefined) {
+  if (!v) return null;
+  const { name: _name, kind: _kind, ok: _ok, reasons: _reasons, ...rest } = v;
+  return rest;
+}
 
 const queries = Object.fromEntries(Object.entries(alone).map(([q, s]) => [q, summary(s, q)]));
 const togetherSummary = together && {
