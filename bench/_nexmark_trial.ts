@@ -54,7 +54,8 @@ function cpuSeconds(pid: number): number {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
+    // utime and stime of all its threads, in clock ticks (USER_HZ, 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return NaN;
   }
@@ -127,6 +128,7 @@ export async function trial(
       config.joins.map((j) => j.name),
       models,
       await metrics(engine.url),
+      { boundSeconds: o.boundS },
     );
     const cpu0 = cpuSeconds(pid);
     const client0 = cpuUsage();
