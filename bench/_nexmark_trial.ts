@@ -46,6 +46,11 @@ export interface Trial {
   /** This process's (the load generator's) CPU time over wall time, in the same period. */
   client_cores: number;
   verdicts: QueryVerdict[];
+  /**
+   * Windows that closed no window in the period, though it ran to 3x its length (q11's
+   * sessions close only once their bidders stop: at low rates, after the trial).
+   */
+  no_close: string[];
   modes: Record<string, string>;
 }
 
@@ -98,6 +103,7 @@ export async function trial(
     engine_cores: NaN,
     client_cores: NaN,
     verdicts: [],
+    no_close: [],
     modes: {},
   };
   let load: NexmarkLoad | undefined;
@@ -134,9 +140,12 @@ export async function trial(
     const client0 = cpuUsage();
     const t0 = performance.now();
     load.mark();
+    // The period runs on (to 3x) until every window has closed one in it.
     const end = t0 + steadyS * 1000;
+    const last = t0 + 3 * steadyS * 1000;
     for (;;) {
-      await sleep(Math.min(1000, end - performance.now()));
+      const until = performance.now() < end ? end : last;
+      await sleep(Math.min(1000, until - performance.now()));
       const verdicts = judge.check(await metrics(engine.url), Date.now());
       const period = load.period();
       result.verdicts = verdicts;
@@ -154,12 +163,14 @@ export async function trial(
             `${round(period.growthS, 1)} s more than at the start`,
         );
       }
-      const done = performance.now() >= end - 50;
       if (reasons.length) {
         result.reasons = reasons;
         return result;
       }
-      if (done) break;
+      result.no_close = verdicts.filter((v) => v.kind === "window" && v.observations === 0)
+        .map((v) => v.name);
+      const now = performance.now();
+      if (now >= last - 50 || (now >= end - 50 && result.no_close.length === 0)) break;
     }
     result.ok = true;
     return result;
@@ -189,6 +200,7 @@ export interface Search {
     engine_cores: number;
     client_cores: number;
     accept_p99_ms: number;
+    no_close: string[];
   }[];
   /** Each query's mode, from the startup log of a trial. */
   modes: Record<string, string>;
@@ -224,11 +236,13 @@ export async function search(
       engine_cores: t.engine_cores,
       client_cores: t.client_cores,
       accept_p99_ms: t.accept_p99_ms,
+      no_close: t.no_close,
     });
     out.modes = { ...t.modes, ...out.modes };
     o.log(
       `${label} @ ${rate}/s: ${t.ok ? "ok" : "FAIL"}, engine ${t.engine_cores} cores, ` +
         `load generator ${t.client_cores}` +
+        (t.ok && t.no_close.length ? `, no window closed: ${t.no_close.join(", ")}` : "") +
         (t.ok ? "" : ` (${t.reasons.slice(0, 3).join("; ")})`),
     );
     if (t.ok) {
