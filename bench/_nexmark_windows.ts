@@ -12,6 +12,11 @@ import type { WindowConfig } from "../engine/windows/config.ts";
 export class WindowModel {
   readonly name: string;
   readonly topic: string;
+  /**
+   * Session windows close at a rate that builds up: a key's session ends only once its
+   * events stop (Nexmark's bidders stop when they leave the active people).
+   */
+  readonly session: boolean;
   readonly #config: WindowConfig;
   /** tumbling, sliding: the ends of the windows that received an event. */
   readonly #ends = new Set<number>();
@@ -23,6 +28,7 @@ export class WindowModel {
   constructor(config: WindowConfig, topic: string) {
     this.name = config.name;
     this.topic = topic;
+    this.session = config.type === "session";
     this.#config = config;
   }
 

@@ -8,8 +8,8 @@
  *
  * A rate R is sustainable for a set of queries if, with the engine (a fresh `litejoin
  * run` process and data directory) fed the Nexmark stream at R events/s over HTTP, after
- * a warm-up, for a steady period (run on, up to 3x, until every window has closed one
- * in it): every join's lag and every window's close delay stays within 1 s
+ * a warm-up (with a session window, until sessions begin to close), for a steady period
+ * (run on, up to 3x, until every window has closed one in it): every join's lag and every window's close delay stays within 1 s
  * (`_nexmark_verdict.ts`), and acceptance keeps the offered rate: the backlog
  * of events due and not yet accepted grows by at most 1 s of the stream over the period,
  * and never holds more than 5 s (a steady backlog is the commit latency, reported as
