@@ -25,6 +25,7 @@ Deno.test("tumbling: a window that received an event is due at end + grace", () 
   const m = model("type: tumbling, size: 10s, grace: 1s, time: dateTime");
   for (const t of [12_000, 15_000, 19_999, 35_000]) m.observe("bids", bid(t), t);
   m.observe("persons", bid(45_000), 45_000); // another topic opens no window
+  assert.equal(m.session, false);
   assert.equal(m.dueBy(20_999), 0);
   assert.equal(m.dueBy(21_000), 1);
   assert.equal(m.dueBy(40_999), 1); // [20 s, 30 s) received nothing
@@ -49,6 +50,7 @@ Deno.test("processing time: windows follow the time an event was sent", () => {
 
 Deno.test("session: per key, a session ends a gap after its last event", () => {
   const m = model("type: session, gap: 10s, grace: 1s, key: bidder, time: dateTime");
+  assert.equal(m.session, true);
   m.observe("bids", bid(0, 1), 0);
   m.observe("bids", bid(5_000, 1), 5_000); // extends key 1's session to 15 s
   m.observe("bids", bid(6_000, 2), 6_000);
