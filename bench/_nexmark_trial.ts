@@ -28,8 +28,10 @@ export interface TrialOptions {
 export interface SearchOptions extends TrialOptions {
   /** Most trials in one search. */
   trials: number;
-  /** Below this rate, the search gives up. */
+  /** The lowest rate tried. */
   minRate: number;
+  /** What a failure before any pass divides the rate by (4). */
+  descent?: number;
   log: (line: string) => void;
 }
 
@@ -216,7 +218,8 @@ export interface Search {
 }
 
 /**
- * The highest sustainable rate up to `cap`: tries `start`, divides by 4 while it fails,
+ * The highest sustainable rate up to `cap`: tries `start`, divides by 4 (`descent`) while
+ * it fails,
  * then bisects (geometrically) between the best pass and the lowest failure.
  */
 export async function search(
@@ -267,8 +270,8 @@ export async function search(
       if (rate >= cap) break;
       next = Math.min(cap, rate * 2);
     } else if (out.sustained === 0) {
-      next = rate / 4;
-      if (next < o.minRate) break;
+      if (rate <= o.minRate) break;
+      next = Math.max(o.minRate, rate / (o.descent ?? 4));
     } else {
       if (out.failed_at / out.sustained <= 1.2) break;
       next = Math.sqrt(out.failed_at * out.sustained);

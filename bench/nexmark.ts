@@ -4,7 +4,8 @@
  * node:sqlite upsert rate of the same events. Prints one JSON line, and a table on stderr.
  *
  *   deno run -A bench/nexmark.ts [--quick] [--queries q0,q4] [--extras] [--no-alone]
- *                                [--no-together] [--warmup 3] [--steady 11] [--trials 4]
+ *                                [--no-together] [--together-start 5000] [--warmup 3]
+ *                                [--steady 11] [--trials 4]
  *
  * A rate R is sustainable for a set of queries if, with the engine (a fresh `litejoin
  * run` process and data directory) fed the Nexmark stream at R events/s over HTTP, after
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     extras: { type: "boolean", default: false },
     "no-alone": { type: "boolean", default: false },
     "no-together": { type: "boolean", default: false },
+    "together-start": { type: "string" },
     warmup: { type: "string" },
     steady: { type: "string" },
     trials: { type: "string" },
@@ -145,8 +147,16 @@ for (const q of ALONE) alone[q] = await search(q, [q], cap, cap, STEADY_S, optio
 let together: Search | undefined;
 if (!values["no-together"]) {
   const bounds = CORE.map((q) => alone[q]?.sustained).filter((r) => r !== undefined);
-  const start = bounds.length ? Math.max(MIN_RATE, Math.min(...bounds)) : cap;
-  together = await search("together", CORE, start, cap, TOGETHER_STEADY_S, options);
+  // Together is at most the slowest alone: start there, and halve on failure.
+  const start = values["together-start"]
+    ? Number(values["together-start"])
+    : bounds.length
+    ? Math.max(MIN_RATE, Math.min(...bounds))
+    : cap;
+  together = await search("together", CORE, start, cap, TOGETHER_STEADY_S, {
+    ...options,
+    descent: 2,
+  });
 }
 
 const perCore = (s: Search) =>
