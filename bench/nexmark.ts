@@ -25,7 +25,7 @@ import { parseArgs } from "node:util";
 import { cpuUsage } from "node:process";
 import { table } from "./_observe.ts";
 import { NexmarkGenerator } from "./_nexmark_gen.ts";
-import { CORE, EXTRAS, FLINK_PER_CORE, LEFT_OUT } from "./_nexmark_config.ts";
+import { allQueries, CORE, EXTRAS, FLINK_PER_CORE, LEFT_OUT } from "./_nexmark_config.ts";
 import {
   nice,
   round,
@@ -66,6 +66,13 @@ const RAW_EVENTS = QUICK ? 50_000 : 200_000;
 const ALONE = values["no-alone"]
   ? []
   : values.queries?.split(",") ?? (values.extras ? [...CORE, ...EXTRAS] : CORE);
+const unknown = ALONE.filter((q) => !allQueries().includes(q));
+if (unknown.length) {
+  console.error(
+    `bench/nexmark.yaml has no query ${unknown.join(", ")} (have: ${allQueries().join(", ")})`,
+  );
+  Deno.exit(2);
+}
 const started = performance.now();
 const elapsed = () => `${Math.round((performance.now() - started) / 1000)} s`;
 const log = (line: string) => console.error(`nexmark [${elapsed()}] ${line}`);
@@ -216,7 +223,8 @@ if (togetherSummary) {
   rows.push([
     "together",
     "",
-    String(togetherSummary.sustained_events_per_s),
+    String(togetherSummary.sustained_events_per_s) +
+    (togetherSummary.no_close.length ? ` (no close: ${togetherSummary.no_close.join(", ")})` : ""),
     togetherSummary.failed_at ?? "-",
     togetherSummary.engine_cores ?? "-",
     togetherSummary.events_per_core ?? "-",
@@ -254,7 +262,11 @@ console.log(JSON.stringify({
   bench: "nexmark",
   date: new Date().toISOString(),
   commit: commit(),
-  machine: { cpus: navigator.hardwareConcurrency, load_average: loadAverage },
+  machine: {
+    cpus: navigator.hardwareConcurrency,
+    load_average: loadAverage,
+    load_average_end: Deno.loadavg(),
+  },
   cores_counted_as: "engine process CPU time / wall time over the steady period (/proc/<pid>/stat)",
   timing: { warmup_s: WARMUP_S, steady_s: STEADY_S, together_steady_s: TOGETHER_STEADY_S },
   bound_s: BOUND_S,
