@@ -34,6 +34,7 @@ import { ControlServer } from "./control/server.ts";
 import { serveEngineInfo } from "./control/methods.ts";
 import { serveConsole } from "./control/console.ts";
 import { observeEngine, observeWriter } from "./observe.ts";
+import { observeReadiness, readinessReasons, readinessResponse, type Reason } from "./readiness.ts";
 import { guardWals, joinTasks, openSinks } from "./assemble.ts";
 import type { Progress } from "./progress.ts";
 import { type Clock, systemClock } from "./types.ts";
@@ -327,6 +328,7 @@ export class Engine {
           uptime_seconds: Math.round((this.clock.now() - this.startedAt) / 1000),
         }),
     );
+    this.http.route("GET", "/readyz", () => readinessResponse(this.readiness()));
     this.http.route("GET", "/metrics", () =>
       new Response(this.metrics.render(), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
@@ -336,10 +338,28 @@ export class Engine {
       joiner: this.joiner,
       startedAt: this.startedAt,
     });
+    observeReadiness(this.metrics, () => this.readiness());
     serveEngineInfo(this.control, this);
     serveDlq(this.control, this.dlq?.api);
     serveTierQueries(this.control, this.config);
     serveConsole(this.control, this);
+  }
+
+  /** Why the engine cannot accept input or deliver results now (`/readyz`); empty when it can. */
+  readiness(): Reason[] {
+    return readinessReasons({
+      stopping: this.#stopping !== undefined,
+      dataDir: this.config.engine.data_dir,
+      writer: {
+        backlog: this.writer.backlog,
+        maxBacklog: this.config.engine.max_backlog,
+        failures: this.writer.failures(),
+      },
+      sources: this.sources.map((s) => ({ name: s.name, failing: s.failing?.() })),
+      sinks: [...this.sinks.values()].map((s) => ({ name: s.name, failing: s.failing })),
+      joins: this.joiner.health(),
+      windows: this.windower.health(),
+    });
   }
 
   /**

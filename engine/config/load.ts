@@ -121,7 +121,7 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
   });
 
   // SSE sinks serve <path> and <path>/snapshot on the same listener.
-  for (const reserved of ["/healthz", "/metrics"]) paths.set(reserved, "the engine");
+  for (const reserved of ["/healthz", "/readyz", "/metrics"]) paths.set(reserved, "the engine");
   parsed.sinks.forEach((sink, i) => {
     if (sink.type !== "sse") return;
     for (const path of [sink.path, `${sink.path}/snapshot`]) {
