@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   isDiskFull,
+  observeReadiness,
   type ReadinessFacts,
   readinessReasons,
   readinessResponse,
