@@ -35,6 +35,7 @@ import { serveEngineInfo } from "./control/methods.ts";
 import { serveConsole } from "./control/console.ts";
 import { observeEngine, observeWriter } from "./observe.ts";
 import { observeReadiness, readinessReasons, readinessResponse, type Reason } from "./readiness.ts";
+import { StartupListener } from "./startup.ts";
 import { guardWals, joinTasks, openSinks } from "./assemble.ts";
 import type { Progress } from "./progress.ts";
 import { type Clock, systemClock } from "./types.ts";
@@ -146,7 +147,13 @@ export class Engine {
     const opened: { close(): void }[] = [lock];
     try {
       await refuseInterruptedReshard(e.data_dir, config.file);
+      // Until the engine's own listener is up, the address answers "starting".
+      const startup = StartupListener.start(config.http.listen, clock);
+      opened.push({ close: () => void startup.stop() });
       const metrics = new Metrics();
+      if (config.replication.enabled) {
+        startup.phase = "restoring missing databases from the replica";
+      }
       // Embedded replication restores missing databases before anything opens them.
       const litestream = await prepareEmbedded(config, clock, log.child("replication"), metrics);
       // While Litestream replicates, it does the checkpoints.
@@ -157,6 +164,7 @@ export class Engine {
         walAutocheckpoint,
       };
 
+      startup.phase = "opening the shards";
       const meta = new Meta(`${e.data_dir}/meta.db`, storage);
       opened.push(meta);
       meta.checkLayout(e.shard_count, e.data_dir);
@@ -199,6 +207,7 @@ export class Engine {
       const tasks = await joinTasks(config, { meta, readers, sinks, clock, log: joinLog });
       const joiner = new Joiner(tasks, readers, () => writer.seqs(), joinLog, metrics);
       writer.onCommit((batch) => joiner.onCommit(batch));
+      startup.phase = "catching joins up on what committed while the engine was stopped";
       await carrySseSets(config, sinks, readers, clock);
       await joiner.recover();
 
@@ -217,6 +226,7 @@ export class Engine {
         : undefined;
       if (tiering) {
         opened.push({ close: () => void tiering.stop() });
+        startup.phase = "finishing tiering work a stop interrupted";
         await tiering.recover();
       }
 
@@ -232,6 +242,7 @@ export class Engine {
       });
       writer.onCommit((batch) => windower.onCommit(batch));
       opened.push({ close: () => void windower.stop() });
+      startup.phase = "rebuilding open windows";
       await windower.start();
 
       const retention = new Retention(
@@ -266,6 +277,7 @@ export class Engine {
       });
       engine.#serve();
 
+      startup.phase = "starting sources";
       const rejects = dlq ?? loggedRejects(log.child("dlq"), metrics);
       for (const sourceConfig of config.sources) {
         const source: Source = sourceKinds[sourceConfig.type].create(
@@ -284,6 +296,7 @@ export class Engine {
         engine.sources.push(source);
         await source.start();
       }
+      await startup.stop();
       const address = await http.start(config.http.listen);
       opened.push({ close: () => void http.stop() });
       if (tiering) tiering.start(e.retention_interval);

@@ -10,7 +10,17 @@ import type { CommitFailure } from "./store/writer.ts";
 
 /** One reason the engine is not ready; `name` is the component's, where one is at fault. */
 export interface Reason {
-  check: "stopping" | "disk" | "writer" | "backlog" | "source" | "sink" | "join" | "window";
+  /** "starting" is answered while the engine starts (see `startup.ts`). */
+  check:
+    | "starting"
+    | "stopping"
+    | "disk"
+    | "writer"
+    | "backlog"
+    | "source"
+    | "sink"
+    | "join"
+    | "window";
   name?: string;
   message: string;
 }

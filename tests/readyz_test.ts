@@ -6,7 +6,10 @@
  * so a commit that needs a page fails with "database or disk is full", as on a full disk.
  */
 import assert from "node:assert/strict";
-import { startEngine, startReceiver, waitFor } from "./_helpers.ts";
+import { DatabaseSync } from "node:sqlite";
+import { quietLog, startEngine, startReceiver, waitFor } from "./_helpers.ts";
+import { Engine, parseConfig } from "../engine/mod.ts";
+import { shardPath } from "../engine/store/shard.ts";
 
 async function get(url: string): Promise<{ status: number; body: string }> {
   const response = await fetch(url);
@@ -88,9 +91,79 @@ dlq: { enabled: false }
     receiver.respond = () => 200;
     await post("b");
     await waitFor("a delivery to succeed", () => receiver.results().some((r) => r.key === "b"));
-    assert.equal((await get(`${t.url}/readyz`)).status, 200);
+    // The receiver records a batch before its answer reaches the sink.
+    await waitFor(
+      "/readyz to say ready",
+      async () => (await get(`${t.url}/readyz`)).status === 200,
+    );
   } finally {
     await t.stop();
     await receiver.stop();
+  }
+});
+
+Deno.test("while the engine starts, its address answers: alive, not ready, and what it is doing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "litejoin-test-" });
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const file = `${dir}/litejoin.yaml`;
+  const config = () =>
+    parseConfig(
+      `http: { listen: "127.0.0.1:${port}" }
+engine: { data_dir: ./data, shard_count: 1, busy_timeout: 60s }
+sources:
+  - { name: in, type: http, path: /in, topic: events, key: id }
+`,
+      file,
+    );
+  const url = `http://127.0.0.1:${port}`;
+  await (await Engine.start(config(), { log: quietLog })).stop();
+  // Another connection holds the shard's write lock: the engine waits in "opening the shards".
+  const holder = new DatabaseSync(shardPath(`${dir}/data`, 0));
+  holder.exec("PRAGMA busy_timeout = 10000");
+  holder.exec("BEGIN IMMEDIATE");
+  const starting = Engine.start(config(), { log: quietLog });
+  let engine: Engine | undefined;
+  try {
+    const answer = async (path: string) => {
+      try {
+        const response = await fetch(url + path);
+        return { status: response.status, body: await response.json() };
+      } catch {
+        return undefined; // not listening yet
+      }
+    };
+    await waitFor("the address to answer", async () => (await answer("/readyz")) !== undefined);
+    assert.deepEqual(await answer("/readyz"), {
+      status: 503,
+      body: {
+        status: "not ready",
+        reasons: [{ check: "starting", message: "opening the shards" }],
+      },
+    });
+    const alive = await answer("/healthz");
+    assert.equal(alive?.status, 200);
+    assert.equal(alive?.body.status, "starting");
+    const post = await fetch(`${url}/in`, { method: "POST", body: '{"id":"a"}' });
+    assert.equal(post.status, 503);
+    await post.body?.cancel();
+  } finally {
+    holder.exec("ROLLBACK");
+    holder.close();
+    engine = await starting;
+  }
+  try {
+    assert.deepEqual(await get(`${url}/readyz`), { status: 200, body: '{"status":"ready"}' });
+    const accepted = await fetch(`${url}/in`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"id":"a"}',
+    });
+    assert.equal(accepted.status, 202);
+    await accepted.body?.cancel();
+  } finally {
+    await engine.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });
