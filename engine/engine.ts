@@ -360,6 +360,7 @@ export class Engine {
 
   /** Why the engine cannot accept input or deliver results now (`/readyz`); empty when it can. */
   readiness(): Reason[] {
+    const retrying = this.dlq?.store.nextDue();
     return readinessReasons({
       stopping: this.#stopping !== undefined,
       dataDir: this.config.engine.data_dir,
@@ -369,7 +370,11 @@ export class Engine {
         failures: this.writer.failures(),
       },
       sources: this.sources.map((s) => ({ name: s.name, failing: s.failing?.() })),
-      sinks: [...this.sinks.values()].map((s) => ({ name: s.name, failing: s.failing })),
+      sinks: [...this.sinks.values()].map((s) => ({
+        name: s.name,
+        // With a DLQ, what failed is redelivered from there: failing until that succeeds.
+        failing: retrying && !retrying.has(s.name) ? undefined : s.failing,
+      })),
       joins: this.joiner.health(),
       windows: this.windower.health(),
     });

@@ -61,9 +61,11 @@ sources:
   }
 });
 
-Deno.test("/readyz names a sink whose deliveries fail, until one succeeds", async () => {
-  const receiver = await startReceiver();
-  const t = await startEngine(`
+for (const dlq of [false, true]) {
+  const how = dlq ? "its dead-letter queue redelivers" : "a live delivery succeeds";
+  Deno.test(`/readyz names a sink whose deliveries fail, until ${how}`, async () => {
+    const receiver = await startReceiver();
+    const t = await startEngine(`
 engine: { data_dir: ./data }
 sources:
   - { name: in, type: http, path: /in, topic: events, key: id }
@@ -71,36 +73,44 @@ joins:
   - { name: copy, key: id, sql: "SELECT key AS id FROM events", sinks: [hook] }
 sinks:
   - { name: hook, type: http, url: "${receiver.url}", retries: 0 }
-dlq: { enabled: false }
+dlq: ${
+      dlq ? "{ max_attempts: 1000, backoff: { initial: 50ms, max: 200ms } }" : "{ enabled: false }"
+    }
 `);
-  try {
-    receiver.respond = () => 500;
-    const post = async (id: string) => {
-      const response = await t.post("/in", { id });
-      assert.equal(response.status, 202);
-      await response.body?.cancel();
-    };
-    await post("a");
-    await waitFor(
-      "the delivery to fail",
-      () => receiver.requests > 0 && t.engine.readiness().length > 0,
-    );
-    const failing = JSON.parse((await get(`${t.url}/readyz`)).body);
-    assert.equal(failing.reasons[0].check, "sink");
-    assert.equal(failing.reasons[0].name, "hook");
-    receiver.respond = () => 200;
-    await post("b");
-    await waitFor("a delivery to succeed", () => receiver.results().some((r) => r.key === "b"));
-    // The receiver records a batch before its answer reaches the sink.
-    await waitFor(
-      "/readyz to say ready",
-      async () => (await get(`${t.url}/readyz`)).status === 200,
-    );
-  } finally {
-    await t.stop();
-    await receiver.stop();
-  }
-});
+    try {
+      receiver.respond = () => 500;
+      const post = async (id: string) => {
+        const response = await t.post("/in", { id });
+        assert.equal(response.status, 202);
+        await response.body?.cancel();
+      };
+      await post("a");
+      await waitFor("the delivery to fail", () => t.engine.readiness().length > 0);
+      const failing = JSON.parse((await get(`${t.url}/readyz`)).body);
+      assert.deepEqual(
+        failing.reasons.map((r: { check: string; name: string }) => r.check + " " + r.name),
+        ["sink hook"],
+      );
+      assert.match(failing.reasons[0].message, /answered 500/);
+      receiver.respond = () => 200;
+      // Without a DLQ, only new results are sent; with one, "a" is sent again from there.
+      if (!dlq) await post("b");
+      const expected = dlq ? "a" : "b";
+      await waitFor(
+        "a delivery to succeed",
+        () => receiver.results().some((r) => r.key === expected),
+      );
+      // The receiver records a batch before its answer reaches the sink.
+      await waitFor(
+        "/readyz to say ready",
+        async () => (await get(`${t.url}/readyz`)).status === 200,
+      );
+    } finally {
+      await t.stop();
+      await receiver.stop();
+    }
+  });
+}
 
 Deno.test("while the engine starts, its address answers: alive, not ready, and what it is doing", async () => {
   const dir = await Deno.makeTempDir({ prefix: "litejoin-test-" });
