@@ -177,3 +177,45 @@ sources:
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a window that could not record its progress is ready again once it can, with no input", async () => {
+  const receiver = await startReceiver();
+  const t = await startEngine(`
+engine: { data_dir: ./data, shard_count: 1, busy_timeout: 100ms }
+sources:
+  - { name: in, type: http, path: /in, topic: events, key: id }
+windows:
+  - name: per_second
+    type: tumbling
+    size: 1s
+    sql: "SELECT count(*) AS n FROM events WHERE timestamp >= :window_start AND timestamp < :window_end"
+    sinks: [hook]
+sinks:
+  - { name: hook, type: http, url: "${receiver.url}" }
+`);
+  // Another connection holds meta.db's write lock past the busy timeout: the window
+  // closes, delivers, and cannot record that it did.
+  const holder = new DatabaseSync(`${t.dir}/data/meta.db`);
+  try {
+    holder.exec("PRAGMA busy_timeout = 10000");
+    holder.exec("BEGIN IMMEDIATE");
+    const response = await t.post("/in", { id: "a" });
+    assert.equal(response.status, 202);
+    await response.body?.cancel();
+    await waitFor(
+      "the window to fail",
+      () => t.engine.readiness().some((r) => r.check === "window"),
+    );
+    assert.equal((await get(`${t.url}/readyz`)).status, 503);
+    holder.exec("ROLLBACK");
+    await waitFor(
+      "/readyz to say ready",
+      async () => (await get(`${t.url}/readyz`)).status === 200,
+    );
+  } finally {
+    if (holder.isTransaction) holder.exec("ROLLBACK");
+    holder.close();
+    await t.stop();
+    await receiver.stop();
+  }
+});

@@ -343,6 +343,9 @@ export class WindowRun {
     for (;;) {
       try {
         this.#progress.record(frontier, seqs, watermark, starts);
+        // A failed record (a full disk) that now succeeds ends the failure, as an evaluation does.
+        this.#failures = 0;
+        this.#error = "";
         return;
       } catch (error) {
         if (this.#stopped) {
