@@ -17,20 +17,35 @@ export interface TopicIndex {
    * number 7 to the key '7').
    */
   as: "json" | "text";
+  /**
+   * A second column, for lookups that match `path` exactly and range over this one
+   * (a session window's key, then its event time): `timestamp`, or a JSON path whose
+   * value is indexed as `json_extract` gives it.
+   */
+  then?: string;
 }
 
 const MARK = "__lj_";
 
-/** The SQL expression an index covers, written exactly as lookups must write it. */
-export function indexExpression(index: Pick<TopicIndex, "path" | "as">): string {
-  const field = `json_extract(payload, '${index.path.replaceAll("'", "''")}')`;
-  return index.as === "text" ? `CAST(${field} AS TEXT)` : field;
+const jsonField = (path: string) => `json_extract(payload, '${path.replaceAll("'", "''")}')`;
+
+/**
+ * The SQL expression an index covers, written exactly as lookups must write it (with
+ * `then`, the two columns it covers, comma-separated).
+ */
+export function indexExpression(index: Pick<TopicIndex, "path" | "as" | "then">): string {
+  const field = jsonField(index.path);
+  const first = index.as === "text" ? `CAST(${field} AS TEXT)` : field;
+  if (index.then === undefined) return first;
+  return `${first}, ${index.then === "timestamp" ? "timestamp" : jsonField(index.then)}`;
 }
 
 export function indexName(index: TopicIndex): string {
-  const slug = index.path.replace(/^\$\.?/, "").toLowerCase().replace(/[^a-z0-9_]+/g, "_")
-    .slice(0, 40);
-  const hash = fnv1a32(`${index.as}:${index.path}`).toString(36);
+  const slugOf = (path: string) =>
+    path.replace(/^\$\.?/, "").toLowerCase().replace(/[^a-z0-9_]+/g, "_").slice(0, 40);
+  const then = index.then === undefined ? "" : `:${index.then}`;
+  const hash = fnv1a32(`${index.as}:${index.path}${then}`).toString(36);
+  const slug = slugOf(index.path) + (index.then === undefined ? "" : `_${slugOf(index.then)}`);
   return `${index.topic}${MARK}${index.as}_${slug}_${hash}`;
 }
 
