@@ -217,21 +217,37 @@ export class WindowRun {
     const lateDeliveries = [...this.#late];
     const watermark = this.frontier.watermark;
     const closed = this.state.closeThrough(frontier);
-    const grace = this.task.config.grace;
-    for (let i = 0; i < closed.length; i += CHUNK) {
-      const chunk = closed.slice(i, i + CHUNK);
-      for (const window of chunk) this.#updates?.closing(window);
-      const results = (await Promise.all(chunk.map((w) => this.#final(w)))).flat();
-      await this.#deliver(results);
-      const deliveredAt = this.ctx.clock.now();
-      for (const window of chunk) {
-        const due = Math.min(decidedAt, this.frontier.wallOf(window.end + grace) ?? decidedAt);
-        this.#m.delay.observe({ window: this.name }, Math.max(0, deliveredAt - due) / 1000);
+    // Each chunk is evaluated while the one before is delivered; deliveries keep their order.
+    let delivering = Promise.resolve();
+    try {
+      for (let i = 0; i < closed.length; i += CHUNK) {
+        const chunk = closed.slice(i, i + CHUNK);
+        for (const window of chunk) this.#updates?.closing(window);
+        const results = (await Promise.all(chunk.map((w) => this.#final(w)))).flat();
+        delivering = delivering.then(() => this.#deliver(results))
+          .then(() => this.#delivered(chunk, decidedAt));
+        // A failed delivery is thrown by the await below, not reported as unhandled meanwhile.
+        delivering.catch(() => {});
       }
-      this.#m.closed.inc({ window: this.name }, chunk.length);
+    } catch (error) {
+      // Stopped while evaluating: what is being delivered still finishes first.
+      await delivering.catch(() => {});
+      throw error;
     }
+    await delivering;
     await Promise.all(lateDeliveries);
     await this.#record(frontier, seqs, watermark);
+  }
+
+  /** Counts the windows of `chunk`, delivered, and how long after their close. */
+  #delivered(chunk: readonly Span[], decidedAt: number): void {
+    const deliveredAt = this.ctx.clock.now();
+    const grace = this.task.config.grace;
+    for (const window of chunk) {
+      const due = Math.min(decidedAt, this.frontier.wallOf(window.end + grace) ?? decidedAt);
+      this.#m.delay.observe({ window: this.name }, Math.max(0, deliveredAt - due) / 1000);
+    }
+    this.#m.closed.inc({ window: this.name }, chunk.length);
   }
 
   /** The final results of a closed window, retried until its SQL succeeds. */
