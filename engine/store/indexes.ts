@@ -15,19 +15,22 @@ export interface TopicIndex {
    * `text`: the field's value as text, for comparisons with a key (SQLite compares a
    * TEXT column and an untyped value as text, so `key = json_extract(...)` matches the
    * number 7 to the key '7').
+   * `expr`: `path` is not a JSON path but an SQL expression over the row, such as a
+   * window filters on (`unixepoch(payload ->> '$.at') * 1000`).
    */
-  as: "json" | "text";
+  as: "json" | "text" | "expr";
   /**
-   * A second column, for lookups that match `path` exactly and range over this one
-   * (a session window's key, then its event time): `timestamp`, or a JSON path whose
-   * value is indexed as `json_extract` gives it.
+   * A second column, for lookups that match the first exactly and range over this one
+   * (a session window's key, then its event time): an SQL expression over the row,
+   * such as `timestamp` or `json_extract(payload, '$.at')`.
    */
   then?: string;
 }
 
 const MARK = "__lj_";
 
-const jsonField = (path: string) => `json_extract(payload, '${path.replaceAll("'", "''")}')`;
+/** The value of a payload field, as an index or a lookup writes it. */
+export const jsonField = (path: string) => `json_extract(payload, '${path.replaceAll("'", "''")}')`;
 
 /**
  * The SQL expression an index covers, written exactly as lookups must write it (with
@@ -35,9 +38,12 @@ const jsonField = (path: string) => `json_extract(payload, '${path.replaceAll("'
  */
 export function indexExpression(index: Pick<TopicIndex, "path" | "as" | "then">): string {
   const field = jsonField(index.path);
-  const first = index.as === "text" ? `CAST(${field} AS TEXT)` : field;
-  if (index.then === undefined) return first;
-  return `${first}, ${index.then === "timestamp" ? "timestamp" : jsonField(index.then)}`;
+  const first = index.as === "expr"
+    ? index.path
+    : index.as === "text"
+    ? `CAST(${field} AS TEXT)`
+    : field;
+  return index.then === undefined ? first : `${first}, ${index.then}`;
 }
 
 export function indexName(index: TopicIndex): string {

@@ -48,22 +48,29 @@ const described = (windows: string) => {
     .map((i) => `${i.topic} ${i.path}${i.then ? ` then ${i.then}` : ""}`);
 };
 
-Deno.test("a session window's key path is indexed with its event time, a payload time alone", () => {
-  assert.deepEqual(described(SESSION), ["bids $.user.id then timestamp"]);
-  assert.deepEqual(described(PAYLOAD_TIME), ["bids $.t"]);
-  assert.deepEqual(
-    described(`
+const session = (where: string) => `
   - name: s
     type: session
     gap: 1m
     key: who
-    time: at
     sql: |
-      SELECT count(*) AS n FROM bids
-      WHERE :session_key = json_extract(payload, '$.who')
-        AND json_extract(payload, '$.at') >= :window_start AND json_extract(payload, '$.at') < :window_end
-    sinks: [out]`),
-    ["bids $.who then $.at"],
+      SELECT count(*) AS n FROM bids WHERE ${where.replace(/\n\s*/g, "\n        ")}
+    sinks: [out]`;
+
+Deno.test("a session window's key is indexed with its event time, a payload time alone", () => {
+  assert.deepEqual(described(SESSION), ["bids $.user.id then timestamp"]);
+  assert.deepEqual(described(PAYLOAD_TIME), ["bids $.t"]);
+  assert.deepEqual(
+    described(session(`:session_key = json_extract(payload, '$.who')
+        AND json_extract(payload, '$.at') >= :window_start AND json_extract(payload, '$.at') < :window_end`)),
+    ["bids $.who then json_extract(payload, '$.at')"],
+  );
+  // The README's pattern for ISO-8601 times: the expression itself is indexed.
+  assert.deepEqual(
+    described(session(`JSON_EXTRACT(payload, '$.user.id') = :session_key
+        AND unixepoch(json_extract(payload, '$.occurred_at'), 'subsec') * 1000 >= :window_start
+        AND unixepoch(json_extract(payload, '$.occurred_at'), 'subsec') * 1000 <  :window_end`)),
+    ["bids $.user.id then unixepoch(json_extract(payload, '$.occurred_at'), 'subsec') * 1000"],
   );
 });
 
@@ -77,26 +84,46 @@ Deno.test("window SQL over the message timestamp needs no index beyond the topic
     sinks: [out]`),
     [],
   );
+  // Nor does a key compared with the message key (the primary key).
+  assert.deepEqual(
+    described(session("key = :session_key AND timestamp BETWEEN :window_start AND :window_end")),
+    [],
+  );
 });
 
-Deno.test("only a whole operand is taken for indexed: arithmetic, other functions and ->> are not", () => {
+Deno.test("what SQLite refuses in an index is not asked for: random(), 'now'", () => {
+  assert.deepEqual(
+    described(session(`json_extract(payload, '$.who') || random() = :session_key
+      AND timestamp - unixepoch('now') >= :window_start AND timestamp < :window_end`)),
+    [],
+  );
+});
+
+Deno.test("the operand compared with a parameter is one topic's row expression, whole", () => {
   const compared = (sql: string) =>
     comparedColumns(sql, { topics: ["bids", "people"], topic: "bids" }).map((c) =>
-      `${c.topic} ${c.column} ${c.param}`
+      `${c.topic}: ${c.expression} ~ ${c.param}`
     );
   assert.deepEqual(
     compared(`SELECT 1 FROM bids WHERE timestamp + 5 >= :window_start
-      AND json_extract(payload, '$.t') * 1000 < :window_end
-      AND payload ->> '$.u' = :session_key AND lower(json_extract(payload, '$.n')) = :session_key
-      AND ':window_start' = json_extract(payload, '$.x')`),
-    [],
+      AND (json_extract(payload, '$.t') * 1000 < :window_end)
+      AND payload ->> '$.u' = :session_key OR lower(json_extract(payload, '$.n')) = :session_key
+      AND ':window_start' = json_extract(payload, '$.x') AND random() < :window_end
+      AND (SELECT max(timestamp) FROM people) < :window_end`),
+    [
+      "bids: timestamp + 5 ~ window_start",
+      "bids: json_extract(payload, '$.t') * 1000 ~ window_end",
+      "bids: payload ->> '$.u' ~ session_key",
+      "bids: lower(json_extract(payload, '$.n')) ~ session_key",
+    ],
   );
-  // A joined topic's column is resolved through its alias; NOT BETWEEN reads no range.
+  // Columns resolve through aliases; an operand over two topics, and NOT BETWEEN, read no range.
   assert.deepEqual(
     compared(`SELECT 1 FROM bids b JOIN people AS p ON p.key = json_extract(b.payload, '$.p')
-      WHERE json_extract(p.payload, '$.id') = :session_key AND b.timestamp NOT BETWEEN :window_start AND :window_end
-      AND "b"."timestamp" >= :window_start`),
-    ["people $.id session_key", "bids timestamp window_start"],
+      WHERE json_extract(p.payload, '$.id') = :session_key
+        AND b.timestamp NOT BETWEEN :window_start AND :window_end
+        AND b.timestamp + p.timestamp < :window_end AND "b"."timestamp" >= :window_start`),
+    ["people: json_extract(payload, '$.id') ~ session_key", "bids: timestamp ~ window_start"],
   );
 });
 
@@ -125,7 +152,17 @@ async function shardsFor(windows: string) {
   return { c, dir, indexes, readers };
 }
 
-for (const [kind, windows] of [["session", SESSION], ["payload-time", PAYLOAD_TIME]]) {
+const ISO_SESSION = session(`json_extract(payload, '$.user.id') = :session_key
+  AND unixepoch(json_extract(payload, '$.at'), 'subsec') * 1000 >= :window_start
+  AND unixepoch(json_extract(payload, '$.at'), 'subsec') * 1000 < :window_end`);
+
+for (
+  const [kind, windows] of [
+    ["session", SESSION],
+    ["payload-time", PAYLOAD_TIME],
+    ["ISO-8601 session", ISO_SESSION],
+  ]
+) {
   Deno.test(`a ${kind} window's index exists in every shard and its SQL searches it in each`, async () => {
     const { c, dir, indexes, readers } = await shardsFor(windows);
     try {
@@ -143,7 +180,11 @@ for (const [kind, windows] of [["session", SESSION], ["payload-time", PAYLOAD_TI
       assert.deepEqual(await windowScans(window.sql, parameters, readers), []);
       const plan = (await readers.all(
         `EXPLAIN QUERY PLAN ${window.sql}`,
-        { window_start: 0n, window_end: 1n, ...(kind === "session" ? { session_key: "u" } : {}) },
+        {
+          window_start: 0n,
+          window_end: 1n,
+          ...(parameters.includes("session_key") ? { session_key: "u" } : {}),
+        },
       )).map((r) => String(r.detail));
       const searches = plan.filter((d) => d.startsWith("SEARCH s") && d.includes(name));
       assert.equal(searches.length, SHARDS, plan.join("\n"));
