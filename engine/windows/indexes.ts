@@ -8,16 +8,14 @@
  * SQLite accepts it in an index. A session key compared so gets an index of the key
  * then the event time, so one session reads its own events only; an event time other
  * than `timestamp` (indexed on every shard already) gets an index of its own.
- * `windowScans` shows SQLite's plan for what is left, and the engine warns.
+ * `plan.ts` shows SQLite's plan for what is left: the engine warns, `validate` says.
  */
 import { DatabaseSync } from "node:sqlite";
-import type { Readers } from "../store/readers.ts";
 import { indexExpression, type TopicIndex } from "../store/indexes.ts";
 import { topicDdl } from "../store/topics.ts";
 import { isOp, isWord, nameOf, type Token, tokenize } from "../joins/sql_tokens.ts";
 import type { WindowSql } from "./check.ts";
 import type { WindowConfig } from "./config.ts";
-import { windowParams } from "./results.ts";
 
 /** An expression over one topic's row that a window compares with a parameter. */
 export interface Compared {
@@ -264,23 +262,4 @@ function aliasesOf(tokens: readonly Token[], topics: readonly string[]): Map<str
     }
   });
   return out;
-}
-
-/**
- * The topics SQLite reads in full for one window of `sql` (`SCAN`, not `SEARCH`), from
- * EXPLAIN QUERY PLAN through the topic views. Empty when every read uses an index.
- */
-export async function windowScans(
-  sql: string,
-  parameters: readonly string[],
-  readers: Pick<Readers, "query">,
-): Promise<string[]> {
-  const params = windowParams(parameters, { start: 0, end: 1, key: "" });
-  const { rows } = await readers.query(`EXPLAIN QUERY PLAN ${sql}`, params);
-  const out = new Set<string>();
-  for (const row of rows) {
-    const scan = /^SCAN s\d+\.(?:"([^"]+)"|(\w+))/.exec(String(row.detail));
-    if (scan) out.add(scan[1] ?? scan[2]);
-  }
-  return [...out];
 }

@@ -5,7 +5,8 @@ import { indexName } from "../store/indexes.ts";
 import { Readers } from "../store/readers.ts";
 import { Shard, shardPath } from "../store/shard.ts";
 import { DatabaseSync } from "node:sqlite";
-import { comparedColumns, windowIndexes, windowScans } from "./indexes.ts";
+import { comparedColumns, windowIndexes } from "./indexes.ts";
+import { windowScans } from "./plan.ts";
 
 const SHARDS = 3;
 

@@ -7,7 +7,7 @@
  */
 import type { Config } from "../config/load.ts";
 import type { CommittedBatch } from "../store/writer.ts";
-import { windowScans } from "./indexes.ts";
+import { windowScans } from "./plan.ts";
 import { WindowRun } from "./run.ts";
 import type { ResultSink, WindowerContext, WindowHealth, WindowTask } from "./task.ts";
 
