@@ -1,8 +1,9 @@
 /**
  * Windows against the SQL itself: seeded random events with updates and deletes, on
  * payload event time, closed in two rounds across a restart. Every delivered window
- * must equal its SQL run over the final data, in a plain SQLite table (no shards, no
- * indexes), and every final event must lie in a delivered window.
+ * must equal its SQL run over the final data in a plain SQLite table (no shards, no
+ * indexes), every final event must lie in a delivered window, and `emit: update`
+ * must end where `emit: close` does.
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
@@ -40,6 +41,15 @@ windows:
     key: user
     time: t
     grace: ${GRACE}ms
+    sql: ${JSON.stringify(SESSION_SQL)}
+    sinks: [out]
+  - name: live
+    type: session
+    gap: 5s
+    key: user
+    time: t
+    grace: ${GRACE}ms
+    emit: update
     sql: ${JSON.stringify(SESSION_SQL)}
     sinks: [out]
   - name: tumbling
@@ -160,8 +170,27 @@ Deno.test("windows with updates and deletes equal their SQL over the final data,
     for (const m of final.values()) insert.run(m.key, JSON.stringify(m.payload), m.timestamp);
     const sessions = db.prepare(SESSION_SQL);
     const tumbling = db.prepare(TUMBLING_SQL);
+    // emit: update ends where emit: close does: after its updates and deletions, each
+    // session's final row, equal to the closed session's.
+    const live = new Map<string, Record<string, unknown>>();
+    for (const result of delivered.filter((r) => r.name === "live")) {
+      if (result._change?.op === "delete") live.delete(result.key);
+      else live.set(result.key, result.row);
+    }
+    const closedSessions = new Map(
+      delivered.filter((r) => r.name === "sessions").map((r) => [r.key, r.row]),
+    );
+    assert.deepEqual(
+      new Map([...live].map(([key, { window_final, ...row }]) => {
+        assert.equal(window_final, true, `${key} is final`);
+        return [key, row];
+      })),
+      closedSessions,
+    );
+    assert.ok(delivered.some((r) => r.name === "live" && r.row.window_final === false));
+
     const seen = new Set<string>();
-    for (const result of delivered) {
+    for (const result of delivered.filter((r) => r.name !== "live")) {
       const { window_start: start, window_end: end, session_key: key, ...row } = result.row as {
         window_start: number;
         window_end: number;
