@@ -30,7 +30,7 @@ export interface TopicIndex {
 const MARK = "__lj_";
 
 /** The value of a payload field, as an index or a lookup writes it. */
-export const jsonField = (path: string) => `json_extract(payload, '${path.replaceAll("'", "''")}')`;
+const jsonField = (path: string) => `json_extract(payload, '${path.replaceAll("'", "''")}')`;
 
 /**
  * The SQL expression an index covers, written exactly as lookups must write it (with

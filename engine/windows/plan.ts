@@ -9,6 +9,7 @@ import { indexExpression, indexName, type TopicIndex } from "../store/indexes.ts
 import { topicView } from "../store/reader_db.ts";
 import type { Readers } from "../store/readers.ts";
 import { topicDdl } from "../store/topics.ts";
+import type { WindowConfig } from "./config.ts";
 import { windowParams } from "./results.ts";
 
 export interface WindowPlan {
@@ -72,4 +73,32 @@ function readPlan(details: readonly string[]): WindowPlan {
     if (search) searches.add(search[1] ?? search[2]);
   }
   return { searches: [...searches], scans: [...scans] };
+}
+
+/** What the engine logs when a window's plan reads whole topics (`scans`), and what to do. */
+export function scansWarning(
+  window: WindowConfig,
+  topic: string,
+  scans: readonly string[],
+): string {
+  const own = scans.includes(topic);
+  const others = scans.filter((t) => t !== topic);
+  const why: string[] = [];
+  if (own) {
+    why.push(
+      `no index serves its filter on ${topic}: compare timestamp or json_extract(payload, '$.field') ` +
+        "with :window_start and :window_end" +
+        (window.type === "session"
+          ? `, and json_extract(payload, '$.${window.key}') with :session_key`
+          : ""),
+    );
+  }
+  if (others.length) {
+    why.push(
+      `SQLite reads a joined topic (${others.join(", ")}) whole, as it cannot look into each ` +
+        "shard by the join's key",
+    );
+  }
+  return `window ${window.name}: its SQL reads all of ${scans.join(", ")} for every window; ` +
+    why.join("; ");
 }

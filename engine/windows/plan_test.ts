@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { indexName, type TopicIndex } from "../store/indexes.ts";
-import { plannedWindow } from "./plan.ts";
+import { plannedWindow, scansWarning } from "./plan.ts";
 
 const SESSION = `SELECT count(*) AS n FROM bids
   WHERE json_extract(payload, '$.bidder') = :session_key
@@ -34,4 +34,19 @@ Deno.test("a joined topic is read whole per window over several shards, not over
   const params = ["window_start", "window_end"];
   assert.deepEqual(plannedWindow(sql, params, topics, [], 2).scans, ["auctions"]);
   assert.deepEqual(plannedWindow(sql, params, topics, [], 1).scans, []);
+});
+
+Deno.test("the warning for a window that reads whole topics says what to write instead", () => {
+  const window = {
+    name: "visits",
+    type: "session",
+    key: "user.id",
+  } as Parameters<typeof scansWarning>[0];
+  assert.equal(
+    scansWarning(window, "clicks", ["clicks", "people"]),
+    "window visits: its SQL reads all of clicks, people for every window; no index serves its " +
+      "filter on clicks: compare timestamp or json_extract(payload, '$.field') with " +
+      ":window_start and :window_end, and json_extract(payload, '$.user.id') with :session_key; " +
+      "SQLite reads a joined topic (people) whole, as it cannot look into each shard by the join's key",
+  );
 });

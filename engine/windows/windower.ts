@@ -7,7 +7,7 @@
  */
 import type { Config } from "../config/load.ts";
 import type { CommittedBatch } from "../store/writer.ts";
-import { windowScans } from "./plan.ts";
+import { scansWarning, windowScans } from "./plan.ts";
 import { WindowRun } from "./run.ts";
 import type { ResultSink, WindowerContext, WindowHealth, WindowTask } from "./task.ts";
 
@@ -89,16 +89,7 @@ export class Windower {
       await run.recover(seqs);
       const scans = await windowScans(c.sql, run.task.parameters, this.ctx.readers)
         .catch(() => []);
-      if (scans.length) {
-        log.warn(
-          `window ${c.name}: its SQL reads all of ${scans.join(", ")} for every window, ` +
-            "as no index serves its filter; compare timestamp or json_extract(payload, '$.field') " +
-            "with :window_start and :window_end" +
-            (c.type === "session"
-              ? `, and json_extract(payload, '$.${c.key}') with :session_key`
-              : ""),
-        );
-      }
+      if (scans.length) log.warn(scansWarning(c, run.task.topic, scans));
     }
     for (const run of this.#runs) run.start();
   }
