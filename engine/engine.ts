@@ -20,10 +20,10 @@ import type { SinkRunner } from "./sinks/runner.ts";
 import { carrySseSets } from "./sinks/sse_carry.ts";
 import type { Source } from "./sources/source.ts";
 import { sourceKinds } from "./sources/registry.ts";
-import { topicIndexes } from "./joins/mode.ts";
 import { Joiner } from "./joins/joiner.ts";
 import { systemTimers, type Timers } from "./windows/timers.ts";
 import { Windower } from "./windows/windower.ts";
+import { engineIndexes } from "./indexes.ts";
 import { Dlq, loggedRejects } from "./dlq/dlq.ts";
 import { serveDlq } from "./dlq/control.ts";
 import { Tiering } from "./tiers/tiering.ts";
@@ -176,7 +176,7 @@ export class Engine {
         flushIntervalMs: e.flush_interval,
         batchSize: e.batch_size,
         maxBacklog: e.max_backlog,
-        indexes: topicIndexes(config),
+        indexes: engineIndexes(config),
         tombstones: config.tiering.enabled,
       });
       opened.push({ close: () => void writer.close() });
