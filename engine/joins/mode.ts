@@ -9,6 +9,7 @@ import { fullPath, type TopicIndex, uniqueIndexes } from "../store/indexes.ts";
 import type { Readers } from "../store/readers.ts";
 import type { Clock } from "../types.ts";
 import { DeltaEvaluator } from "./delta.ts";
+import { GroupEvaluator } from "./group.ts";
 import type { DeltaAnalysis } from "./delta_plan.ts";
 import type { EmittedState } from "./emitted.ts";
 import { type Evaluator, FullEvaluator, type JoinDefinition } from "./evaluator.ts";
@@ -26,7 +27,12 @@ export function modeOf(
 ): { mode: "delta" | "full"; reason: string } {
   if (join.mode === "full") return { mode: "full", reason: "set by mode: full" };
   if (!analysis?.exact) return { mode: "full", reason: analysis?.reason ?? "it reads no topic" };
-  const reason = join.mode === "delta" ? "set by mode: delta" : "SQLite shows it is delta-exact";
+  const group = analysis.plan.group;
+  const reason = join.mode === "delta"
+    ? "set by mode: delta"
+    : group
+    ? `recomputes only the groups a batch touches (GROUP BY ${group.term})`
+    : "SQLite shows it is delta-exact";
   return { mode: "delta", reason };
 }
 
@@ -45,7 +51,7 @@ export function chooseEvaluator(
       reason,
     };
   }
-  const evaluator = new DeltaEvaluator(
+  const evaluator = new (analysis.plan.group ? GroupEvaluator : DeltaEvaluator)(
     definition,
     analysis.plan,
     deps.readers,
@@ -79,7 +85,7 @@ export function topicIndexes(config: Config): TopicIndex[] {
  * as `driving -> scanned`, read from SQLite's EXPLAIN QUERY PLAN. Empty for full mode.
  */
 export async function deltaScans(evaluator: Evaluator, readers: Readers): Promise<string[]> {
-  if (!(evaluator instanceof DeltaEvaluator)) return [];
+  if (!evaluator.statements) return [];
   const out = new Set<string>();
   for (const [driving, sql, params] of evaluator.statements()) {
     for (const row of await readers.all(`EXPLAIN QUERY PLAN ${sql}`, params)) {

@@ -1,0 +1,192 @@
+/**
+ * Whether a GROUP BY join can be evaluated by recomputing only the groups a batch
+ * touched, and how. The shape: one SELECT over topic occurrences joined as the delta
+ * rewrite handles (`shape.ts`), a top-level GROUP BY, optional HAVING; the join's
+ * result key is a select item that is also a GROUP BY term, and is a topic column or
+ * payload field of one occurrence (its "group term"), so that the rows of a group
+ * are found by an index lookup on that occurrence.
+ *
+ * The rows before grouping (the statement up to GROUP BY, selecting the group term)
+ * are themselves a delta-exact join: their delta plan finds the groups that changed
+ * rows join now, and the same restrictions narrow the other occurrences when the
+ * group term's occurrence is narrowed to a set of groups.
+ */
+import { DatabaseSync } from "node:sqlite";
+import type { TopicIndex } from "../store/indexes.ts";
+import { topicView } from "../store/reader_db.ts";
+import { topicDdl } from "../store/topics.ts";
+import { hashString } from "./emitted.ts";
+import type { DeltaAnalysis, DeltaPlan } from "./delta_plan.ts";
+import { GroupSql } from "./group_sql.ts";
+import { type GroupTerm, type Grouping, parseShape, type Shape, ShapeProblem } from "./shape.ts";
+
+/** Bump when what membership means changes, so recorded membership is rebuilt. */
+const GROUP_PLAN_VERSION = 1;
+
+/** The column of the rows before grouping that holds the group term. */
+export const GROUP_COLUMN = "__lj_group";
+
+export interface GroupPlan {
+  /** The user's statement, parsed with its grouping. */
+  shape: Shape;
+  /** The occurrence whose row holds the result key's group term. */
+  occ: number;
+  /** The group term as SQL over that occurrence's topic columns, as an index covers it. */
+  lookup: string;
+  /** The group term as written, for the startup log. */
+  term: string;
+  /** How many columns the statement returns. */
+  columns: number;
+  /** Changes with the SQL, the result key or the plan: membership recorded under another is stale. */
+  fingerprint: string;
+}
+
+/** The blockers (from `explainBlockers`) that grouping alone causes. */
+export const GROUPING_BLOCKER = /^it (aggregates|groups rows)\b/;
+
+/**
+ * Analyses a statement whose only delta blockers are aggregation and grouping.
+ * `db` holds the topics' tables; `delta` is delta_plan's own analysis: of the rows
+ * before grouping as a join, and of the statement's occurrences (it must read no
+ * topic elsewhere, e.g. in a HAVING subquery). The plan returned is that of the
+ * rows, with `group` set and the group term's index added to its indexes.
+ */
+export function analyzeGroups(
+  db: DatabaseSync,
+  sql: string,
+  topics: readonly string[],
+  key: string | undefined,
+  delta: {
+    rows: (sql: string) => DeltaAnalysis;
+    occurrences: (shape: Shape) => string | undefined;
+  },
+): DeltaAnalysis {
+  const refuse = (reason: string): DeltaAnalysis => ({ exact: false, reason });
+  let shape: Shape;
+  try {
+    shape = parseShape(sql, topics, { grouped: true });
+  } catch (error) {
+    if (error instanceof ShapeProblem) return refuse(`it aggregates, and ${error.message}`);
+    throw error;
+  }
+  const grouping = shape.grouping;
+  if (!grouping) {
+    return refuse(
+      "it aggregates without GROUP BY (one result over all rows, which every change touches)",
+    );
+  }
+  if (key === undefined) return refuse("it groups rows, and no result key was given");
+  const elsewhere = delta.occurrences(shape);
+  if (elsewhere) return refuse(elsewhere);
+  const columns = db.prepare(sql).columns().map((c) => c.name);
+  const found = groupTerm(db, sql, shape, grouping, columns, key);
+  if (typeof found === "string") return refuse(found);
+  const { term, text } = found;
+  const index = termIndex(shape, term);
+  if (typeof index === "string") return refuse(index);
+  const rowsSql = `SELECT ${text} AS ${GROUP_COLUMN} ${sql.slice(shape.fromAt, grouping.at)}`;
+  const rows = delta.rows(rowsSql);
+  if (!rows.exact) return refuse(`its rows before grouping are not delta-exact: ${rows.reason}`);
+  const group: GroupPlan = {
+    shape,
+    occ: term.occ,
+    lookup: index.lookup,
+    term: text,
+    columns: columns.length,
+    fingerprint: "g" + hashString(JSON.stringify({ v: GROUP_PLAN_VERSION, sql: shape.sql, key }))
+      .toString(36),
+  };
+  const plan: DeltaPlan = {
+    ...rows.plan,
+    indexes: [...rows.plan.indexes, ...index.index ? [index.index] : []],
+    group,
+  };
+  const broken = checkGroupRewrite(plan, topics);
+  if (broken) return refuse(broken);
+  return { exact: true, plan };
+}
+
+/**
+ * The select item that is the result key, if it is a GROUP BY term and a topic column
+ * or payload field; otherwise why not.
+ */
+function groupTerm(
+  db: DatabaseSync,
+  sql: string,
+  shape: Shape,
+  grouping: Grouping,
+  columns: string[],
+  key: string,
+): { term: GroupTerm; text: string } | string {
+  const at = columns.indexOf(key);
+  if (at < 0) return `it groups rows, and ${key} is not a result column`;
+  if (grouping.select.some((s) => s.star) || grouping.select.length !== columns.length) {
+    return "it groups rows and its select list has *; list the columns, key column first";
+  }
+  const item = grouping.select[at];
+  const text = sql.slice(item.span.start, item.span.end);
+  const from = sql.slice(shape.fromAt, grouping.at);
+  const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  const grouped = grouping.groupBy.some((g) => {
+    if (g.position !== undefined) return g.position === at + 1;
+    if (same(g.tokens, item.tokens)) return true;
+    // A name that no FROM item has is the alias of a select item (SQLite's rule for GROUP BY).
+    if (!item.alias || !same(g.tokens, [`word:${item.alias}`])) return false;
+    try {
+      db.prepare(`SELECT ${item.alias} ${from}`);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (!grouped) {
+    return `it groups rows, and the key column ${key} (${text}) is not a GROUP BY term; ` +
+      "key the join on a grouped column";
+  }
+  if (!item.term) {
+    return `it groups rows, and the key column ${key} (${text}) is not a topic column or ` +
+      "payload field (json_extract(x.payload, '$.field'), x.key), so its groups cannot be looked up";
+  }
+  return { term: item.term, text };
+}
+
+/** How a group term is looked up by an index: the key, the timestamp or a payload index. */
+function termIndex(
+  shape: Shape,
+  term: GroupTerm,
+): { lookup: string; index?: TopicIndex } | string {
+  const topic = shape.occurrences[term.occ].topic;
+  if ("path" in term) {
+    const index: TopicIndex = { topic, path: term.path, as: term.asText ? "text" : "json" };
+    const field = `json_extract(payload, '${term.path.replaceAll("'", "''")}')`;
+    return { lookup: term.asText ? `CAST(${field} AS TEXT)` : field, index };
+  }
+  if (term.column === "key" || term.column === "timestamp") return { lookup: term.column };
+  return `it groups rows by ${term.column}, which no index answers; group by key, timestamp ` +
+    "or a payload field";
+}
+
+/**
+ * Prepares the statements the plan generates against two attached shards, so that a
+ * rewrite SQLite would refuse is caught here and the join runs in full instead.
+ */
+function checkGroupRewrite(plan: DeltaPlan, topics: readonly string[]): string | undefined {
+  const db = new DatabaseSync(":memory:");
+  try {
+    for (const s of [0, 1]) {
+      db.exec(`ATTACH ':memory:' AS s${s}`);
+      for (const topic of topics) db.exec(topicDdl(topic, `s${s}`));
+    }
+    for (const topic of topics) db.exec(topicView(topic, 2));
+    for (const perShard of [true, false]) {
+      const sql = new GroupSql(plan, 2, { perShard });
+      const occs = plan.shape.occurrences.map((o) => o.index);
+      for (const statement of [sql.narrowed(), sql.all(), sql.drive(occs)]) db.prepare(statement);
+    }
+    return undefined;
+  } catch (error) {
+    return `the group rewrite does not prepare (${(error as Error).message})`;
+  } finally {
+    db.close();
+  }
+}
