@@ -73,7 +73,7 @@ function analyze(sql: string, topics: readonly string[], key?: string): DeltaAna
     for (const topic of topics) db.exec(topicDdl(topic));
     const blockers = explainBlockers(db, sql);
     if (blockers.length && blockers.every((b) => GROUPING_BLOCKER.test(b))) {
-      return analyzeGroups(db, sql, topics, key, {
+      return analyzeGroups(db, sql, topics, key, blockers, {
         rows: (rows) => analyze(rows, topics),
         occurrences: (shape) => checkOccurrences(db, shape, topics),
       });

@@ -56,28 +56,30 @@ export function analyzeGroups(
   sql: string,
   topics: readonly string[],
   key: string | undefined,
+  blockers: readonly string[],
   delta: {
     rows: (sql: string) => DeltaAnalysis;
     occurrences: (shape: Shape) => string | undefined;
   },
 ): DeltaAnalysis {
-  const refuse = (reason: string): DeltaAnalysis => ({ exact: false, reason });
+  const refuse = (why: string): DeltaAnalysis => ({
+    exact: false,
+    reason: `${blockers.join("; ")}, ${why}`,
+  });
   let shape: Shape;
   try {
     shape = parseShape(sql, topics, { grouped: true });
   } catch (error) {
-    if (error instanceof ShapeProblem) return refuse(`it aggregates, and ${error.message}`);
+    if (error instanceof ShapeProblem) return refuse(`and ${error.message}`);
     throw error;
   }
   const grouping = shape.grouping;
   if (!grouping) {
-    return refuse(
-      "it aggregates without GROUP BY (one result over all rows, which every change touches)",
-    );
+    return refuse("without GROUP BY: one result over all rows, which every change touches");
   }
-  if (key === undefined) return refuse("it groups rows, and no result key was given");
+  if (key === undefined) return refuse("and no result key was given");
   const elsewhere = delta.occurrences(shape);
-  if (elsewhere) return refuse(elsewhere);
+  if (elsewhere) return refuse(`and ${elsewhere}`);
   const columns = db.prepare(sql).columns().map((c) => c.name);
   const found = groupTerm(db, sql, shape, grouping, columns, key);
   if (typeof found === "string") return refuse(found);
@@ -86,7 +88,7 @@ export function analyzeGroups(
   if (typeof index === "string") return refuse(index);
   const rowsSql = `SELECT ${text} AS ${GROUP_COLUMN} ${sql.slice(shape.fromAt, grouping.at)}`;
   const rows = delta.rows(rowsSql);
-  if (!rows.exact) return refuse(`its rows before grouping are not delta-exact: ${rows.reason}`);
+  if (!rows.exact) return refuse(`and its rows before grouping are not delta-exact: ${rows.reason}`);
   const group: GroupPlan = {
     shape,
     occ: term.occ,
@@ -119,9 +121,9 @@ function groupTerm(
   key: string,
 ): { term: GroupTerm; text: string } | string {
   const at = columns.indexOf(key);
-  if (at < 0) return `it groups rows, and ${key} is not a result column`;
+  if (at < 0) return `and ${key} is not a result column`;
   if (grouping.select.some((s) => s.star) || grouping.select.length !== columns.length) {
-    return "it groups rows and its select list has *; list the columns, key column first";
+    return "and its select list has *; list the columns";
   }
   const item = grouping.select[at];
   const text = sql.slice(item.span.start, item.span.end);
@@ -140,11 +142,11 @@ function groupTerm(
     }
   });
   if (!grouped) {
-    return `it groups rows, and the key column ${key} (${text}) is not a GROUP BY term; ` +
+    return `and the key column ${key} (${text}) is not a GROUP BY term; ` +
       "key the join on a grouped column";
   }
   if (!item.term) {
-    return `it groups rows, and the key column ${key} (${text}) is not a topic column or ` +
+    return `and the key column ${key} (${text}) is not a topic column or ` +
       "payload field (json_extract(x.payload, '$.field'), x.key), so its groups cannot be looked up";
   }
   return { term: item.term, text };
@@ -162,7 +164,7 @@ function termIndex(
     return { lookup: term.asText ? `CAST(${field} AS TEXT)` : field, index };
   }
   if (term.column === "key" || term.column === "timestamp") return { lookup: term.column };
-  return `it groups rows by ${term.column}, which no index answers; group by key, timestamp ` +
+  return `and its key column is ${term.column}, which no index answers; group by key, timestamp ` +
     "or a payload field";
 }
 
