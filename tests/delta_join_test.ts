@@ -61,7 +61,9 @@ Deno.test("delta joins: a new customer updates its orders, a changed key deletes
     );
     assert.ok(
       lines.some((l) =>
-        /join orders_per_customer: .*mode delta \(recomputes only the groups a batch touches/.test(l)
+        /join orders_per_customer: .*mode delta \(recomputes only the groups a batch touches/.test(
+          l,
+        )
       ),
     );
 

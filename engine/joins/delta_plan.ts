@@ -17,7 +17,7 @@ import { topicDdl } from "../store/topics.ts";
 import { hashString } from "./emitted.ts";
 import { DeltaSql } from "./delta_sql.ts";
 import { topicView } from "../store/reader_db.ts";
-import { analyzeGroups, type GroupPlan, GROUPING_BLOCKER } from "./group_plan.ts";
+import { analyzeGroups, GROUPING_BLOCKER, type GroupPlan } from "./group_plan.ts";
 import { type Equality, parseShape, type Shape, ShapeProblem, type Term } from "./shape.ts";
 
 /** Bump when the rewrite changes what provenance means, so stored provenance is rebuilt. */

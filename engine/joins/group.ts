@@ -18,7 +18,7 @@
  */
 import type { Readers, Row } from "../store/readers.ts";
 import type { Clock, Result } from "../types.ts";
-import type { EmittedUpdate, EmittedState } from "./emitted.ts";
+import type { EmittedState, EmittedUpdate } from "./emitted.ts";
 import { hashString } from "./emitted.ts";
 import type { DeltaOptions } from "./delta.ts";
 import type { DeltaPlan } from "./delta_plan.ts";
@@ -101,7 +101,9 @@ export class GroupEvaluator implements Evaluator {
     const keys = occs.map((j) => [...changes.get(occurrences[j].topic)!]);
     const touched = new Map<string, Group>();
     const touch = (group: unknown) => {
-      if (typeof group === "string" || typeof group === "number") touched.set(groupId(group), group);
+      if (typeof group === "string" || typeof group === "number") {
+        touched.set(groupId(group), group);
+      }
     };
     if (occs.length) {
       for (const row of await this.readers.all(this.sql.drive(occs), this.sql.params(keys))) {
@@ -192,9 +194,7 @@ export class GroupEvaluator implements Evaluator {
     const stored = new Map(this.members.members(groups).map((m) => [memberId(m), m]));
     const drop = [...stored].filter(([id]) => !read.members.has(id)).map(([, m]) => m);
     const add = [...read.members].filter(([id]) => !stored.has(id)).map(([, m]) => m);
-    const writes = drop.length || add.length
-      ? () => this.members.apply({ drop, add })
-      : undefined;
+    const writes = drop.length || add.length ? () => this.members.apply({ drop, add }) : undefined;
     return {
       results,
       update,

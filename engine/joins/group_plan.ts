@@ -18,7 +18,7 @@ import { topicDdl } from "../store/topics.ts";
 import { hashString } from "./emitted.ts";
 import type { DeltaAnalysis, DeltaPlan } from "./delta_plan.ts";
 import { GroupSql } from "./group_sql.ts";
-import { type GroupTerm, type Grouping, parseShape, type Shape, ShapeProblem } from "./shape.ts";
+import { type Grouping, type GroupTerm, parseShape, type Shape, ShapeProblem } from "./shape.ts";
 
 /** Bump when what membership means changes, so recorded membership is rebuilt. */
 const GROUP_PLAN_VERSION = 1;
@@ -88,7 +88,9 @@ export function analyzeGroups(
   if (typeof index === "string") return refuse(index);
   const rowsSql = `SELECT ${text} AS ${GROUP_COLUMN} ${sql.slice(shape.fromAt, grouping.at)}`;
   const rows = delta.rows(rowsSql);
-  if (!rows.exact) return refuse(`and its rows before grouping are not delta-exact: ${rows.reason}`);
+  if (!rows.exact) {
+    return refuse(`and its rows before grouping are not delta-exact: ${rows.reason}`);
+  }
   const group: GroupPlan = {
     shape,
     occ: term.occ,
