@@ -31,8 +31,8 @@ import { GroupSql, MEMBER_COLUMN } from "./group_sql.ts";
 interface Read {
   /** Result rows by key, with their JSON. */
   found: Map<string, { row: Record<string, unknown>; json: string }>;
-  /** The members of the groups read, by `memberId`. */
-  members: Map<string, Member>;
+  /** The members of the groups read (a member of several rows appears once per row). */
+  members: Member[];
   duplicateKeys: number;
 }
 
@@ -105,12 +105,12 @@ export class GroupEvaluator implements Evaluator {
         touched.set(groupId(group), group);
       }
     };
-    if (occs.length) {
-      for (const row of await this.readers.all(this.sql.drive(occs), this.sql.params(keys))) {
-        touch(row[GROUP_COLUMN]);
-      }
-    }
+    // The rows' groups now (read by a reader thread) and before (from meta.db), at once.
+    const now = occs.length
+      ? this.readers.all(this.sql.drive(occs), this.sql.params(keys))
+      : Promise.resolve([]);
     occs.forEach((j, i) => this.members.groupsOf(j, keys[i]).forEach(touch));
+    for (const row of await now) touch(row[GROUP_COLUMN]);
     if (touched.size === 0) return this.#counted(this.#diff(emptyRead(), new Map(), [], []));
     if (touched.size > this.fullAbove) this.#results ??= this.emitted.count();
     if (touched.size > Math.max(this.fullAbove, (this.#results ?? 0) / 4)) {
@@ -143,7 +143,7 @@ export class GroupEvaluator implements Evaluator {
     const gone = [...known.keys()].filter((k) => !read.found.has(k));
     if (!touched) {
       const evaluation = this.#diff(read, known, gone, []);
-      const add = [...read.members.values()];
+      const add = read.members; // repeats are ignored when written
       evaluation.provenance = {
         changes: new Map(),
         plan: this.#fingerprint,
@@ -157,12 +157,10 @@ export class GroupEvaluator implements Evaluator {
       if (known.get(key) !== hashString(f.json)) changed.add(key);
     }
     const groups = new Map(touched);
-    for (const [, , group] of read.members.values()) {
+    for (const [, , group] of read.members) {
       if (changed.has(String(group))) groups.set(groupId(group), group);
     }
-    for (const [id, m] of read.members) {
-      if (!groups.has(groupId(m[2]))) read.members.delete(id);
-    }
+    read.members = read.members.filter((m) => groups.has(groupId(m[2])));
     return this.#diff(read, known, gone, [...groups.values()]);
   }
 
@@ -192,8 +190,9 @@ export class GroupEvaluator implements Evaluator {
       results.push({ name, key, row, timestamp: now, _change: { op: "delete" } });
     }
     const stored = new Map(this.members.members(groups).map((m) => [memberId(m), m]));
-    const drop = [...stored].filter(([id]) => !read.members.has(id)).map(([, m]) => m);
-    const add = [...read.members].filter(([id]) => !stored.has(id)).map(([, m]) => m);
+    const fresh = new Map(read.members.map((m) => [memberId(m), m]));
+    const drop = [...stored].filter(([id]) => !fresh.has(id)).map(([, m]) => m);
+    const add = [...fresh].filter(([id]) => !stored.has(id)).map(([, m]) => m);
     const writes = drop.length || add.length ? () => this.members.apply({ drop, add }) : undefined;
     return {
       results,
@@ -216,7 +215,7 @@ export class GroupEvaluator implements Evaluator {
 }
 
 function emptyRead(): Read {
-  return { found: new Map(), members: new Map(), duplicateKeys: 0 };
+  return { found: new Map(), members: [], duplicateKeys: 0 };
 }
 
 /** Splits the rows of a `GroupSql` statement into result rows (by `key`) and members. */
@@ -228,9 +227,7 @@ function collect(rows: readonly Row[], key: string): Read {
       const [group, ...sources] = JSON.parse(String(member)) as [unknown, ...(string | null)[]];
       if (typeof group !== "string" && typeof group !== "number") continue;
       sources.forEach((source, occ) => {
-        if (source === null) return;
-        const m: Member = [occ, String(source), group];
-        read.members.set(memberId(m), m);
+        if (source !== null) read.members.push([occ, String(source), group]);
       });
       continue;
     }
