@@ -18,7 +18,15 @@ import { topicDdl } from "../store/topics.ts";
 import { hashString } from "./emitted.ts";
 import type { DeltaAnalysis, DeltaPlan } from "./delta_plan.ts";
 import { GroupSql } from "./group_sql.ts";
-import { type Grouping, type GroupTerm, parseShape, type Shape, ShapeProblem } from "./shape.ts";
+import {
+  type Grouping,
+  type GroupTerm,
+  type NestedShape,
+  parseNestedShape,
+  parseShape,
+  type Shape,
+  ShapeProblem,
+} from "./shape.ts";
 
 /** Bump when what membership means changes, so recorded membership is rebuilt. */
 const GROUP_PLAN_VERSION = 1;
@@ -66,22 +74,14 @@ export function analyzeGroups(
     exact: false,
     reason: `${blockers.join("; ")}, ${why}`,
   });
-  let shape: Shape;
-  try {
-    shape = parseShape(sql, topics, { grouped: true });
-  } catch (error) {
-    if (error instanceof ShapeProblem) return refuse(`and ${error.message}`);
-    throw error;
-  }
-  const grouping = shape.grouping;
-  if (!grouping) {
-    return refuse("without GROUP BY: one result over all rows, which every change touches");
-  }
   if (key === undefined) return refuse("and no result key was given");
+  const columns = db.prepare(sql).columns().map((c) => c.name);
+  const source = grouped(db, sql, topics, columns, key);
+  if (typeof source === "string") return refuse(source);
+  const { shape, grouping } = source;
   const elsewhere = delta.occurrences(shape);
   if (elsewhere) return refuse(`and ${elsewhere}`);
-  const columns = db.prepare(sql).columns().map((c) => c.name);
-  const found = groupTerm(db, sql, shape, grouping, columns, key);
+  const found = groupTerm(db, sql, shape, grouping, source.columns, source.key);
   if (typeof found === "string") return refuse(found);
   const { term, text } = found;
   const index = termIndex(shape, term);
@@ -111,6 +111,96 @@ export function analyzeGroups(
 }
 
 /**
+ * The grouping that holds the key's group term: the statement's own, or (for a GROUP BY
+ * over one grouped subquery) the subquery's, with the subquery column the key reads.
+ * The shape returned has the statement's end and ORDER BY.
+ */
+function grouped(
+  db: DatabaseSync,
+  sql: string,
+  topics: readonly string[],
+  columns: string[],
+  key: string,
+): { shape: Shape; grouping: Grouping; columns: string[]; key: string } | string {
+  let problem: ShapeProblem;
+  try {
+    const shape = parseShape(sql, topics, { grouped: true });
+    if (!shape.grouping) {
+      return "without GROUP BY: one result over all rows, which every change touches";
+    }
+    return { shape, grouping: shape.grouping, columns, key };
+  } catch (error) {
+    if (!(error instanceof ShapeProblem)) throw error;
+    problem = error;
+  }
+  let nested: NestedShape | undefined;
+  try {
+    nested = parseNestedShape(sql, topics);
+  } catch (error) {
+    if (error instanceof ShapeProblem) return `and ${error.message}`;
+    throw error;
+  }
+  if (!nested) {
+    return /subquery/.test(problem.message)
+      ? "and it joins a subquery in FROM with a topic; group evaluation takes topics, or one " +
+        "grouped subquery alone, in FROM"
+      : `and ${problem.message}`;
+  }
+  const { inner, outer, alias } = nested;
+  const at = columns.indexOf(key);
+  if (at < 0) return `and ${key} is not a result column`;
+  if (outer.select.some((s) => s.star) || outer.select.length !== columns.length) {
+    return "and its select list has *; list the columns";
+  }
+  const item = outer.select[at];
+  const name = (token: string) => /^(word|quoted):(.*)$/s.exec(token)?.[2];
+  const column = item.tokens.length === 1
+    ? name(item.tokens[0])
+    : item.tokens.length === 3 && name(item.tokens[0])?.toLowerCase() === alias &&
+        item.tokens[1] === "op:."
+    ? name(item.tokens[2])
+    : undefined;
+  const text = sql.slice(item.span.start, item.span.end);
+  if (column === undefined) {
+    return `and the key column ${key} (${text}) is not a column of its subquery ${alias}`;
+  }
+  if (!isGroupTerm(db, sql, outer, at, sql.slice(nested.from.start, nested.from.end))) {
+    return `and the key column ${key} (${text}) is not a GROUP BY term; key the join on a ` +
+      "grouped column";
+  }
+  if (!inner.grouping) return `and its subquery ${alias} does not GROUP BY`;
+  const innerColumns = db.prepare(sql.slice(nested.innerSql.start, nested.innerSql.end))
+    .columns().map((c) => c.name);
+  const innerKey = innerColumns.find((c) => c.toLowerCase() === column.toLowerCase());
+  if (innerKey === undefined) return `and ${column} is not a column of its subquery ${alias}`;
+  return { shape: inner, grouping: inner.grouping, columns: innerColumns, key: innerKey };
+}
+
+/** Whether select item `at` is a GROUP BY term (`from`: the FROM clause, to resolve names). */
+function isGroupTerm(
+  db: DatabaseSync,
+  sql: string,
+  grouping: Grouping,
+  at: number,
+  from: string,
+): boolean {
+  const item = grouping.select[at];
+  const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  return grouping.groupBy.some((g) => {
+    if (g.position !== undefined) return g.position === at + 1;
+    if (same(g.tokens, item.tokens)) return true;
+    // A name that no FROM item has is the alias of a select item (SQLite's rule for GROUP BY).
+    if (!item.alias || !same(g.tokens, [`word:${item.alias}`])) return false;
+    try {
+      db.prepare(`SELECT ${item.alias} ${from}`);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
+/**
  * The select item that is the result key, if it is a GROUP BY term and a topic column
  * or payload field; otherwise why not.
  */
@@ -129,20 +219,7 @@ function groupTerm(
   }
   const item = grouping.select[at];
   const text = sql.slice(item.span.start, item.span.end);
-  const from = sql.slice(shape.fromAt, grouping.at);
-  const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-  const grouped = grouping.groupBy.some((g) => {
-    if (g.position !== undefined) return g.position === at + 1;
-    if (same(g.tokens, item.tokens)) return true;
-    // A name that no FROM item has is the alias of a select item (SQLite's rule for GROUP BY).
-    if (!item.alias || !same(g.tokens, [`word:${item.alias}`])) return false;
-    try {
-      db.prepare(`SELECT ${item.alias} ${from}`);
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  const grouped = isGroupTerm(db, sql, grouping, at, sql.slice(shape.fromAt, grouping.at));
   if (!grouped) {
     return `and the key column ${key} (${text}) is not a GROUP BY term; ` +
       "key the join on a grouped column";

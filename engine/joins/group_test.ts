@@ -65,6 +65,17 @@ const CASES: { name: string; key: string; sql: string }[] = [
           GROUP BY json_extract(p.payload, '$.state')`,
   },
   {
+    // Nexmark q4's shape: the average winning bid per category, over a grouped subquery.
+    name: "q4_nested",
+    key: "category",
+    sql: `SELECT q.category, avg(q.final) AS avg_final, count(*) AS auctions
+          FROM (SELECT max(${PRICE}) AS final, json_extract(a.payload, '$.category') AS category
+                FROM auctions a JOIN bids b ON ${AUCTION}
+                GROUP BY a.key, json_extract(a.payload, '$.category') HAVING count(*) >= 2) q
+          WHERE q.final > 10
+          GROUP BY q.category`,
+  },
+  {
     name: "per_seller",
     key: "seller",
     sql: `SELECT CAST(json_extract(payload, '$.seller') AS TEXT) AS seller, count(*) AS auctions,
@@ -286,6 +297,7 @@ Deno.test("a group recomputation reads every topic through an index, which EXPLA
       ["auctions -> bids"],
       ["bids -> bids"],
       ["auctions -> bids", "persons -> bids", "persons -> auctions", "persons -> persons"],
+      ["auctions -> bids", "auctions -> auctions"],
       ["auctions -> auctions"],
     ]);
   } finally {
