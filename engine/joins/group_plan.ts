@@ -164,7 +164,7 @@ function grouped(
   if (column === undefined) {
     return `and the key column ${key} (${text}) is not a column of its subquery ${alias}`;
   }
-  if (!isGroupTerm(db, sql, outer, at, sql.slice(nested.from.start, nested.from.end))) {
+  if (!isGroupTerm(db, outer, at, sql.slice(nested.from.start, nested.from.end))) {
     return `and the key column ${key} (${text}) is not a GROUP BY term; key the join on a ` +
       "grouped column";
   }
@@ -179,7 +179,6 @@ function grouped(
 /** Whether select item `at` is a GROUP BY term (`from`: the FROM clause, to resolve names). */
 function isGroupTerm(
   db: DatabaseSync,
-  sql: string,
   grouping: Grouping,
   at: number,
   from: string,
@@ -219,7 +218,7 @@ function groupTerm(
   }
   const item = grouping.select[at];
   const text = sql.slice(item.span.start, item.span.end);
-  const grouped = isGroupTerm(db, sql, grouping, at, sql.slice(shape.fromAt, grouping.at));
+  const grouped = isGroupTerm(db, grouping, at, sql.slice(shape.fromAt, grouping.at));
   if (!grouped) {
     return `and the key column ${key} (${text}) is not a GROUP BY term; ` +
       "key the join on a grouped column";
