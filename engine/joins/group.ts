@@ -111,12 +111,12 @@ export class GroupEvaluator implements Evaluator {
       : Promise.resolve([]);
     occs.forEach((j, i) => this.members.groupsOf(j, keys[i]).forEach(touch));
     for (const row of await now) touch(row[GROUP_COLUMN]);
-    if (touched.size === 0) return this.#counted(this.#diff(emptyRead(), new Map(), [], []));
+    if (touched.size === 0) return this.#diff(emptyRead(), new Map(), []);
     if (touched.size > this.fullAbove) this.#results ??= this.emitted.count();
     if (touched.size > Math.max(this.fullAbove, (this.#results ?? 0) / 4)) {
-      return this.#counted(await this.#everything(touched));
+      return await this.#everything(touched);
     }
-    return this.#counted(await this.#groups([...touched.values()]));
+    return await this.#groups([...touched.values()]);
   }
 
   /** Recomputes `groups` and their membership. */
@@ -128,7 +128,9 @@ export class GroupEvaluator implements Evaluator {
     const keys = new Set(groups.map(String));
     for (const key of read.found.keys()) keys.add(key);
     const known = this.emitted.lookup(keys);
-    return this.#diff(read, known, [...keys].filter((k) => !read.found.has(k)), groups);
+    const evaluation = this.#diff(read, known, [...keys].filter((k) => !read.found.has(k)));
+    evaluation.provenance!.writes = this.#membership(read.members, groups);
+    return evaluation;
   }
 
   /**
@@ -142,7 +144,7 @@ export class GroupEvaluator implements Evaluator {
     this.#results = known.size;
     const gone = [...known.keys()].filter((k) => !read.found.has(k));
     if (!touched) {
-      const evaluation = this.#diff(read, known, gone, []);
+      const evaluation = this.#diff(read, known, gone);
       const add = read.members; // repeats are ignored when written
       evaluation.provenance = {
         changes: new Map(),
@@ -160,15 +162,23 @@ export class GroupEvaluator implements Evaluator {
     for (const [, , group] of read.members) {
       if (changed.has(String(group))) groups.set(groupId(group), group);
     }
-    read.members = read.members.filter((m) => groups.has(groupId(m[2])));
-    return this.#diff(read, known, gone, [...groups.values()]);
+    const members = read.members.filter((m) => groups.has(groupId(m[2])));
+    const evaluation = this.#diff(read, known, gone);
+    evaluation.provenance!.writes = this.#membership(members, [...groups.values()]);
+    return evaluation;
   }
 
-  /**
-   * Inserts, updates and deletes against the emitted hashes `known` (kept current),
-   * and the membership changes of `groups` (whose members `read` holds).
-   */
-  #diff(read: Read, known: Map<string, number>, gone: string[], groups: Group[]): Evaluation {
+  /** The writes that make the recorded members of `groups` those read now, if any differ. */
+  #membership(members: readonly Member[], groups: readonly Group[]): (() => void) | undefined {
+    const stored = new Map(this.members.members(groups).map((m) => [memberId(m), m]));
+    const fresh = new Map(members.map((m) => [memberId(m), m]));
+    const drop = [...stored].filter(([id]) => !fresh.has(id)).map(([, m]) => m);
+    const add = [...fresh].filter(([id]) => !stored.has(id)).map(([, m]) => m);
+    return drop.length || add.length ? () => this.members.apply({ drop, add }) : undefined;
+  }
+
+  /** Inserts, updates and deletes against the emitted hashes `known` (kept current). */
+  #diff(read: Read, known: Map<string, number>, gone: string[]): Evaluation {
     const now = this.clock.now();
     const name = this.join.name;
     const results: Result[] = [];
@@ -189,28 +199,17 @@ export class GroupEvaluator implements Evaluator {
       const row = { [this.join.key]: key };
       results.push({ name, key, row, timestamp: now, _change: { op: "delete" } });
     }
-    const stored = new Map(this.members.members(groups).map((m) => [memberId(m), m]));
-    const fresh = new Map(read.members.map((m) => [memberId(m), m]));
-    const drop = [...stored].filter(([id]) => !fresh.has(id)).map(([, m]) => m);
-    const add = [...fresh].filter(([id]) => !stored.has(id)).map(([, m]) => m);
-    const writes = drop.length || add.length ? () => this.members.apply({ drop, add }) : undefined;
+    if (this.#results !== undefined) {
+      this.#results += results.filter((r) => r._change?.op === "insert").length;
+      this.#results -= results.filter((r) => r._change?.op === "delete").length;
+    }
     return {
       results,
       update,
-      provenance: { changes: new Map(), writes },
+      provenance: { changes: new Map() },
       missingKeys: 0,
       duplicateKeys: read.duplicateKeys,
     };
-  }
-
-  /** Keeps the count of emitted results current (it sets the threshold for a full run). */
-  #counted(evaluation: Evaluation): Evaluation {
-    if (this.#results === undefined) return evaluation;
-    for (const result of evaluation.results) {
-      if (result._change?.op === "insert") this.#results++;
-      if (result._change?.op === "delete") this.#results--;
-    }
-    return evaluation;
   }
 }
 
