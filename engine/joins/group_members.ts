@@ -47,13 +47,15 @@ export class GroupMembers {
         PRIMARY KEY (join_name, occ, source_key, grp)
       ) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS join_groups_by_group ON join_groups (join_name, grp);`);
+    // CROSS JOIN keeps the keys as the outer loop: a primary-key lookup per key, never
+    // a scan of the join's members (which the planner otherwise picks for DISTINCT).
     this.#groupsOf = meta.db.prepare(
-      `SELECT DISTINCT grp FROM join_groups
-       WHERE join_name = ? AND occ = ? AND source_key IN (SELECT value FROM json_each(?))`,
+      `SELECT DISTINCT m.grp FROM json_each(?) AS k CROSS JOIN join_groups AS m
+       WHERE m.join_name = ? AND m.occ = ? AND m.source_key = k.value`,
     );
     this.#members = meta.db.prepare(
-      `SELECT occ, source_key, grp FROM join_groups
-       WHERE join_name = ? AND grp IN (SELECT value FROM json_each(?))`,
+      `SELECT m.occ, m.source_key, m.grp FROM json_each(?) AS g CROSS JOIN join_groups AS m
+       WHERE m.join_name = ? AND m.grp = g.value`,
     );
     this.#add = meta.db.prepare(
       "INSERT OR IGNORE INTO join_groups (join_name, occ, source_key, grp) VALUES (?, ?, ?, ?)",
@@ -66,12 +68,12 @@ export class GroupMembers {
 
   /** The groups that rows with one of `keys` in occurrence `occ` belonged to. */
   groupsOf(occ: number, keys: readonly string[]): Group[] {
-    return this.#groupsOf.all(this.join, occ, JSON.stringify(keys)).map((r) => r.grp as Group);
+    return this.#groupsOf.all(JSON.stringify(keys), this.join, occ).map((r) => r.grp as Group);
   }
 
   /** Every recorded member of `groups`. */
   members(groups: readonly Group[]): Member[] {
-    return this.#members.all(this.join, JSON.stringify(groups)).map((
+    return this.#members.all(JSON.stringify(groups), this.join).map((
       r,
     ) => [Number(r.occ), String(r.source_key), r.grp as Group]);
   }
