@@ -18,6 +18,7 @@ import { topicDdl } from "../store/topics.ts";
 import { hashString } from "./emitted.ts";
 import type { DeltaAnalysis, DeltaPlan } from "./delta_plan.ts";
 import { GroupSql } from "./group_sql.ts";
+import { isOp, isWord, tokenize } from "./sql_tokens.ts";
 import {
   type Grouping,
   type GroupTerm,
@@ -75,6 +76,13 @@ export function analyzeGroups(
     reason: `${blockers.join("; ")}, ${why}`,
   });
   if (key === undefined) return refuse("and no result key was given");
+  if (readsClock(sql)) {
+    // Rows that cross a clock bound are changes that no write reports: not handled here.
+    return refuse(
+      "and it reads the clock ('now', CURRENT_TIMESTAMP), so its groups change " +
+        "without new data",
+    );
+  }
   const columns = db.prepare(sql).columns().map((c) => c.name);
   const source = grouped(db, sql, topics, columns, key);
   if (typeof source === "string") return refuse(source);
@@ -228,6 +236,18 @@ function groupTerm(
       "payload field (json_extract(x.payload, '$.field'), x.key), so its groups cannot be looked up";
   }
   return { term: item.term, text };
+}
+
+const CLOCK = ["date", "time", "datetime", "julianday", "unixepoch", "strftime", "timediff"];
+
+/** Whether `sql` reads the clock: `'now'`, `CURRENT_TIMESTAMP` and kin, or `date()` without arguments. */
+function readsClock(sql: string): boolean {
+  const t = tokenize(sql);
+  return t.some((token, i) =>
+    (token.kind === "string" && token.value.toLowerCase() === "now") ||
+    isWord(token, "current_time", "current_date", "current_timestamp") ||
+    (isWord(token, ...CLOCK) && isOp(t[i + 1], "(") && isOp(t[i + 2], ")"))
+  );
 }
 
 /** How a group term is looked up by an index: the key, the timestamp or a payload index. */

@@ -101,6 +101,14 @@ Deno.test("a GROUP BY that cannot run by group runs in full, and the reason says
     /joins a subquery in FROM with a topic; group evaluation takes topics, or one grouped subquery alone/,
   );
   assert.match(
+    reason(
+      `SELECT ${category} AS c, count(*) AS n ${JOIN}
+       WHERE b.timestamp > (unixepoch('now') - 3600) * 1000 GROUP BY 1`,
+      "c",
+    ),
+    /reads the clock/,
+  );
+  assert.match(
     reason("SELECT b._seq AS s, count(*) AS n FROM bids b GROUP BY 1", "s"),
     /its key column is _seq, which no index answers/,
   );
