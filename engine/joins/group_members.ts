@@ -29,6 +29,14 @@ export const memberId = (m: Member) => `${m[0]}\u0000${m[1]}\u0000${groupId(m[2]
 /** A group as one string, types kept. */
 export const groupId = (g: Group) => JSON.stringify(g);
 
+/** Drops what a join recorded as GROUP BY membership, if anything (it no longer runs by group). */
+export function forgetMembers(meta: Meta, join: string): void {
+  const table = meta.db.prepare(
+    "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'join_groups'",
+  ).get();
+  if (table) meta.db.prepare("DELETE FROM join_groups WHERE join_name = ?").run(join);
+}
+
 export class GroupMembers {
   readonly #groupsOf: StatementSync;
   readonly #members: StatementSync;

@@ -10,6 +10,7 @@ import type { Readers } from "../store/readers.ts";
 import type { Clock } from "../types.ts";
 import { DeltaEvaluator } from "./delta.ts";
 import { GroupEvaluator } from "./group.ts";
+import { forgetMembers } from "./group_members.ts";
 import type { DeltaAnalysis } from "./delta_plan.ts";
 import type { EmittedState } from "./emitted.ts";
 import { type Evaluator, FullEvaluator, type JoinDefinition } from "./evaluator.ts";
@@ -43,6 +44,9 @@ export function chooseEvaluator(
   deps: { readers: Readers; emitted: EmittedState; clock: Clock; shardCount: number },
 ): EvaluatorChoice {
   const { mode, reason } = modeOf(join, analysis);
+  if (mode === "full" || !analysis?.exact || !analysis.plan.group) {
+    forgetMembers(deps.emitted.meta, definition.name);
+  }
   if (mode === "full" || !analysis?.exact) {
     // Full evaluation does not keep provenance; a later switch to delta rebuilds it.
     deps.emitted.resetProvenance();
