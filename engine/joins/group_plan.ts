@@ -151,7 +151,8 @@ function grouped(
   if (!nested) {
     return /subquery/.test(problem.message)
       ? "and it joins a subquery in FROM with a topic; group evaluation takes topics, or one " +
-        "grouped subquery alone, in FROM"
+        "grouped subquery alone, in FROM (join the topic inside the subquery and group by its " +
+        "key there too)"
       : `and ${problem.message}`;
   }
   const { inner, outer, alias } = nested;
