@@ -19,15 +19,8 @@ import { hashString } from "./emitted.ts";
 import type { DeltaAnalysis, DeltaPlan } from "./delta_plan.ts";
 import { GroupSql } from "./group_sql.ts";
 import { isOp, isWord, tokenize } from "./sql_tokens.ts";
-import {
-  type Grouping,
-  type GroupTerm,
-  type NestedShape,
-  parseNestedShape,
-  parseShape,
-  type Shape,
-  ShapeProblem,
-} from "./shape.ts";
+import { groupSource } from "./group_term.ts";
+import type { GroupTerm, Shape } from "./shape.ts";
 
 /** Bump when what membership means changes, so recorded membership is rebuilt. */
 const GROUP_PLAN_VERSION = 1;
@@ -84,20 +77,20 @@ export function analyzeGroups(
     );
   }
   const columns = db.prepare(sql).columns().map((c) => c.name);
-  const source = grouped(db, sql, topics, columns, key);
+  const source = groupSource(db, sql, topics, columns, key);
   if (typeof source === "string") return refuse(source);
-  const { shape, grouping } = source;
+  const { shape, term, text } = source;
   const elsewhere = delta.occurrences(shape);
   if (elsewhere) return refuse(`and ${elsewhere}`);
-  const found = groupTerm(db, sql, shape, grouping, source.columns, source.key);
-  if (typeof found === "string") return refuse(found);
-  const { term, text } = found;
   const index = termIndex(shape, term);
   if (typeof index === "string") return refuse(index);
-  const rowsSql = `SELECT ${text} AS ${GROUP_COLUMN} ${sql.slice(shape.fromAt, grouping.at)}`;
-  const rows = delta.rows(rowsSql);
+  const rows = delta.rows(source.rowsSql);
   if (!rows.exact) {
     return refuse(`and its rows before grouping are not delta-exact: ${rows.reason}`);
+  }
+  const order = (s: Shape) => s.occurrences.map((o) => o.topic).join(",");
+  if (order(rows.plan.shape) !== order(shape)) {
+    return refuse("and its rows before grouping read its topics in another order");
   }
   const group: GroupPlan = {
     shape,
@@ -116,127 +109,6 @@ export function analyzeGroups(
   const broken = checkGroupRewrite(plan, topics);
   if (broken) return refuse(broken);
   return { exact: true, plan };
-}
-
-/**
- * The grouping that holds the key's group term: the statement's own, or (for a GROUP BY
- * over one grouped subquery) the subquery's, with the subquery column the key reads.
- * The shape returned has the statement's end and ORDER BY.
- */
-function grouped(
-  db: DatabaseSync,
-  sql: string,
-  topics: readonly string[],
-  columns: string[],
-  key: string,
-): { shape: Shape; grouping: Grouping; columns: string[]; key: string } | string {
-  let problem: ShapeProblem;
-  try {
-    const shape = parseShape(sql, topics, { grouped: true });
-    if (!shape.grouping) {
-      return "without GROUP BY: one result over all rows, which every change touches";
-    }
-    return { shape, grouping: shape.grouping, columns, key };
-  } catch (error) {
-    if (!(error instanceof ShapeProblem)) throw error;
-    problem = error;
-  }
-  let nested: NestedShape | undefined;
-  try {
-    nested = parseNestedShape(sql, topics);
-  } catch (error) {
-    if (error instanceof ShapeProblem) return `and ${error.message}`;
-    throw error;
-  }
-  if (!nested) {
-    return /subquery/.test(problem.message)
-      ? "and it joins a subquery in FROM with a topic; group evaluation takes topics, or one " +
-        "grouped subquery alone, in FROM (join the topic inside the subquery and group by its " +
-        "key there too)"
-      : `and ${problem.message}`;
-  }
-  const { inner, outer, alias } = nested;
-  const at = columns.indexOf(key);
-  if (at < 0) return `and ${key} is not a result column`;
-  if (outer.select.some((s) => s.star) || outer.select.length !== columns.length) {
-    return "and its select list has *; list the columns";
-  }
-  const item = outer.select[at];
-  const name = (token: string) => /^(word|quoted):(.*)$/s.exec(token)?.[2];
-  const column = item.tokens.length === 1
-    ? name(item.tokens[0])
-    : item.tokens.length === 3 && name(item.tokens[0])?.toLowerCase() === alias &&
-        item.tokens[1] === "op:."
-    ? name(item.tokens[2])
-    : undefined;
-  const text = sql.slice(item.span.start, item.span.end);
-  if (column === undefined) {
-    return `and the key column ${key} (${text}) is not a column of its subquery ${alias}`;
-  }
-  if (!isGroupTerm(db, outer, at, sql.slice(nested.from.start, nested.from.end))) {
-    return `and the key column ${key} (${text}) is not a GROUP BY term; key the join on a ` +
-      "grouped column";
-  }
-  if (!inner.grouping) return `and its subquery ${alias} does not GROUP BY`;
-  const innerColumns = db.prepare(sql.slice(nested.innerSql.start, nested.innerSql.end))
-    .columns().map((c) => c.name);
-  const innerKey = innerColumns.find((c) => c.toLowerCase() === column.toLowerCase());
-  if (innerKey === undefined) return `and ${column} is not a column of its subquery ${alias}`;
-  return { shape: inner, grouping: inner.grouping, columns: innerColumns, key: innerKey };
-}
-
-/** Whether select item `at` is a GROUP BY term (`from`: the FROM clause, to resolve names). */
-function isGroupTerm(
-  db: DatabaseSync,
-  grouping: Grouping,
-  at: number,
-  from: string,
-): boolean {
-  const item = grouping.select[at];
-  const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-  return grouping.groupBy.some((g) => {
-    if (g.position !== undefined) return g.position === at + 1;
-    if (same(g.tokens, item.tokens)) return true;
-    // A name that no FROM item has is the alias of a select item (SQLite's rule for GROUP BY).
-    if (!item.alias || !same(g.tokens, [`word:${item.alias}`])) return false;
-    try {
-      db.prepare(`SELECT ${item.alias} ${from}`);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-}
-
-/**
- * The select item that is the result key, if it is a GROUP BY term and a topic column
- * or payload field; otherwise why not.
- */
-function groupTerm(
-  db: DatabaseSync,
-  sql: string,
-  shape: Shape,
-  grouping: Grouping,
-  columns: string[],
-  key: string,
-): { term: GroupTerm; text: string } | string {
-  const at = columns.indexOf(key);
-  if (at < 0) return `and ${key} is not a result column`;
-  if (grouping.select.some((s) => s.star) || grouping.select.length !== columns.length) {
-    return "and its select list has *; list the columns";
-  }
-  const item = grouping.select[at];
-  const text = sql.slice(item.span.start, item.span.end);
-  const grouped = isGroupTerm(db, grouping, at, sql.slice(shape.fromAt, grouping.at));
-  if (!grouped) {
-    return `and the key column ${key} (${text}) is not a GROUP BY term; ` +
-      "key the join on a grouped column";
-  }
-  if (!item.term) {
-    return `and the key column ${key} (${text}) is not a topic column or ` +
-      "payload field (json_extract(x.payload, '$.field'), x.key), so its groups cannot be looked up";
-  }
-  return { term: item.term, text };
 }
 
 const CLOCK = ["date", "time", "datetime", "julianday", "unixepoch", "strftime", "timediff"];

@@ -46,6 +46,25 @@ Deno.test("a GROUP BY keyed on a grouped topic column or payload field runs by g
     ),
     "CAST(json_extract(payload, '$.seller') AS TEXT)",
   );
+  // A grouped subquery joined to a topic, grouped by the topic's field or the subquery's column.
+  const best = `SELECT json_extract(payload, '$.auction') AS auction, max(key) AS best
+                FROM bids GROUP BY 1`;
+  assert.equal(
+    groupTerm(
+      `SELECT ${category} AS c, avg(w.best) AS avg FROM (${best}) w
+       JOIN auctions a ON a.key = w.auction GROUP BY 1`,
+      "c",
+    ),
+    category,
+  );
+  assert.equal(
+    groupTerm(
+      `SELECT w.auction, max(w.best) AS best FROM (${best}) w
+       LEFT JOIN auctions a ON a.key = w.auction GROUP BY w.auction`,
+      "auction",
+    ),
+    "json_extract(payload, '$.auction')",
+  );
   // Nexmark q4's shape: a GROUP BY over one grouped subquery, keyed on one of its group terms.
   assert.equal(
     groupTerm(
@@ -91,14 +110,31 @@ Deno.test("a GROUP BY that cannot run by group runs in full, and the reason says
     ),
     /reads persons outside the FROM clause/,
   );
+  const bestPerAuction = `SELECT json_extract(payload, '$.auction') AS auction, max(key) AS m
+       FROM bids GROUP BY 1`;
   assert.match(
     reason(
-      `SELECT a.key AS k, avg(w.m) AS avg FROM auctions a
-       JOIN (SELECT json_extract(payload, '$.auction') AS auction, max(key) AS m FROM bids GROUP BY 1) w
+      `SELECT a.key AS k, avg(w.m) AS avg FROM auctions a JOIN (${bestPerAuction}) w
        ON a.key = w.auction GROUP BY a.key`,
       "k",
     ),
-    /joins a subquery in FROM with a topic; group evaluation takes topics, or one grouped subquery alone/,
+    /joins a subquery in FROM after a topic; put the grouped subquery first in FROM/,
+  );
+  assert.match(
+    reason(
+      `SELECT a.key AS k, count(*) AS n FROM (${bestPerAuction}) w JOIN auctions a ON a.key = w.m
+       GROUP BY a.key`,
+      "k",
+    ),
+    /an ON clause reads w\.m, which must be a group term of the subquery \(the key column m/,
+  );
+  assert.match(
+    reason(
+      `SELECT a.key AS k, count(*) AS n FROM (${bestPerAuction}) w, auctions a
+       WHERE a.key = w.auction GROUP BY a.key`,
+      "k",
+    ),
+    /joins a to its subquery without ON; write JOIN auctions a ON …/,
   );
   assert.match(
     reason(

@@ -76,6 +76,28 @@ const CASES: { name: string; key: string; sql: string }[] = [
           GROUP BY q.category`,
   },
   {
+    // The issue's form of q4: a grouped subquery joined to a topic, grouped by the topic's field.
+    name: "best_per_category",
+    key: "category",
+    sql: `SELECT json_extract(a.payload, '$.category') AS category, avg(w.best) AS avg_best,
+            count(*) AS auctions, sum(w.bids) AS bids
+          FROM (SELECT json_extract(payload, '$.auction') AS auction,
+                  max(json_extract(payload, '$.price')) AS best, count(*) AS bids
+                FROM bids GROUP BY 1) w
+          JOIN auctions a ON a.key = w.auction
+          GROUP BY 1 HAVING count(*) >= 1`,
+  },
+  {
+    name: "best_left",
+    key: "auction",
+    sql: `SELECT w.auction, max(w.best) AS best, count(a.key) AS known,
+            max(json_extract(a.payload, '$.category')) AS category
+          FROM (SELECT json_extract(b.payload, '$.auction') AS auction, max(${PRICE}) AS best
+                FROM bids b WHERE ${PRICE} > 5 GROUP BY 1) w
+          LEFT JOIN auctions a ON a.key = w.auction
+          GROUP BY w.auction`,
+  },
+  {
     name: "per_seller",
     key: "seller",
     sql: `SELECT CAST(json_extract(payload, '$.seller') AS TEXT) AS seller, count(*) AS auctions,
@@ -298,6 +320,8 @@ Deno.test("a group recomputation reads every topic through an index, which EXPLA
       ["bids -> bids"],
       ["auctions -> bids", "persons -> bids", "persons -> auctions", "persons -> persons"],
       ["auctions -> bids", "auctions -> auctions"],
+      ["auctions -> bids", "auctions -> auctions"],
+      ["auctions -> bids", "bids -> bids"],
       ["auctions -> auctions"],
     ]);
   } finally {

@@ -68,6 +68,8 @@ export interface Shape {
   end: number;
   /** The ORDER BY clause, which a delta leaves out (results are keyed, not ordered). */
   orderBy?: Span;
+  /** Offset of the top-level WHERE keyword, if any. */
+  whereAt?: number;
   equalities: Equality[];
   mentions: Mention[];
   /** The select list and GROUP BY, when parsed with `grouped` and the query has a GROUP BY. */
@@ -101,9 +103,9 @@ export interface ShapeOptions {
 }
 
 const CLAUSE_ENDS = ["where", "group", "having", "window", "order", "limit"];
-const COMPOUND = ["union", "intersect", "except"];
+export const COMPOUND = ["union", "intersect", "except"];
 const JOIN_WORDS = ["join", "left", "right", "full", "inner", "cross", "natural"];
-const NOT_ALIAS = new Set([
+export const NOT_ALIAS = new Set([
   ...CLAUSE_ENDS,
   ...COMPOUND,
   ...JOIN_WORDS,
@@ -131,77 +133,8 @@ export function parseShape(
   return new Parser(sql, tokens, topics, opts.grouped ?? false).parse();
 }
 
-/**
- * A GROUP BY over one subquery in FROM, which itself reads topics:
- * `SELECT … FROM (<subquery>) [AS] q [WHERE …] GROUP BY … [HAVING …] [ORDER BY …]`.
- */
-export interface NestedShape {
-  /**
-   * The subquery's shape (parsed with `grouped`), its spans in the statement's offsets;
-   * its `end` and `orderBy` are those of the whole statement.
-   */
-  inner: Shape;
-  /** Where the subquery's text is. */
-  innerSql: Span;
-  alias: string;
-  /** The statement's own select list and GROUP BY. */
-  outer: Grouping;
-  /** The statement's FROM clause and WHERE, up to its GROUP BY. */
-  from: Span;
-}
-
-/**
- * Parses `sql` as a GROUP BY over one subquery; undefined when its FROM clause does
- * not start with a subquery. Throws `ShapeProblem` for what the shape cannot be.
- */
-export function parseNestedShape(sql: string, topics: readonly string[]): NestedShape | undefined {
-  let t: Token[];
-  try {
-    t = tokenize(sql);
-  } catch (error) {
-    throw new ShapeProblem((error as Error).message);
-  }
-  while (t.length && isOp(t.at(-1), ";")) t.pop();
-  const outer = new Parser(sql, t, topics, true);
-  const top = (i: number, ...words: string[]) => outer.depth[i] === 0 && isWord(t[i], ...words);
-  const from = t.findIndex((_, i) => top(i, "from"));
-  if (!isWord(t[0], "select") || from < 0 || !isOp(t[from + 1], "(")) return undefined;
-  if (!isWord(t[from + 2], "select")) return undefined;
-  const close = outer.close(from + 1);
-  let i = close + 1;
-  if (isWord(t[i], "as")) i++;
-  const alias = nameOf(t[i]);
-  if (alias === undefined || (t[i].kind === "word" && NOT_ALIAS.has(t[i].value))) {
-    throw new ShapeProblem("its subquery in FROM has no alias");
-  }
-  i++;
-  if (i < t.length && !isWord(t[i], "where", "group", "having", "order")) {
-    throw new ShapeProblem(
-      "it joins a subquery in FROM with other tables; group evaluation takes topics, or one " +
-        "subquery alone, in FROM",
-    );
-  }
-  const clause = (word: string) => t.findIndex((_, j) => j > close && top(j, word));
-  for (const [word, name] of [["window", "WINDOW"], ["limit", "LIMIT"]]) {
-    if (clause(word) >= 0) throw new ShapeProblem(`it has a ${name} clause`);
-  }
-  if (t.some((_, j) => top(j, ...COMPOUND))) throw new ShapeProblem("it is a compound SELECT");
-  const group = clause("group");
-  if (group < 0) throw new ShapeProblem("it reads a subquery in FROM without GROUP BY");
-  const order = clause("order");
-  const groupEnd = [clause("having"), order, t.length].find((j) => j > group)!;
-  const inner = new Parser(sql, t.slice(from + 2, close), topics, true).parse();
-  const orderBy = order >= 0 ? { start: t[order].start, end: t.at(-1)!.end } : undefined;
-  return {
-    inner: { ...inner, end: t.at(-1)!.end, orderBy },
-    innerSql: { start: t[from + 2].start, end: t[close - 1].end },
-    alias,
-    outer: outer.grouping(from, group, groupEnd),
-    from: { start: t[from].start, end: t[group].start },
-  };
-}
-
-class Parser {
+/** The parser behind `parseShape`; `group_shape.ts` parses grouped subqueries with it. */
+export class Parser {
   readonly depth: number[];
   readonly occurrences: Occurrence[] = [];
   readonly equalities: Equality[] = [];
@@ -258,6 +191,7 @@ class Parser {
       fromAt: t[from].start,
       end: t.at(-1)!.end,
       orderBy: order >= 0 ? { start: t[order].start, end: t.at(-1)!.end } : undefined,
+      whereAt: where >= 0 ? t[where].start : undefined,
       equalities: this.equalities,
       mentions: this.mentions,
       grouping: group >= 0 ? this.grouping(from, group, next(group)) : undefined,
@@ -316,10 +250,10 @@ class Parser {
     return { span, tokens, term };
   }
 
-  parseFrom(start: number, end: number): void {
+  /** The FROM items from `start` to `end`; `first` when they start the FROM clause. */
+  parseFrom(start: number, end: number, first = true): void {
     const t = this.tokens;
     let i = start;
-    let first = true;
     while (i < end) {
       let join: Occurrence["join"] = "from";
       let joinSpan: Span | undefined;
