@@ -1,16 +1,15 @@
 /**
  * Whether a GROUP BY join can be evaluated by recomputing only the groups a batch
- * touched, and how. The shape: one SELECT over topic occurrences joined as the delta
- * rewrite handles (`shape.ts`), a top-level GROUP BY, optional HAVING; the join's
- * result key is a select item that is also a GROUP BY term, and is a topic column or
- * payload field of one occurrence (its "group term"), so that the rows of a group
- * are found by an index lookup on that occurrence.
+ * touched, and how. The shapes (see `group_term.ts`): a GROUP BY over topic
+ * occurrences joined as the delta rewrite handles (`shape.ts`), or over a grouped
+ * subquery first in FROM, alone or with topics joined to it; optional HAVING. The
+ * join's result key is a group term that is a topic column or payload field of one
+ * occurrence, so that the rows of a group are found by an index lookup on it.
  *
- * The rows before grouping (the statement up to GROUP BY, selecting the group term)
- * are themselves a delta-exact join: their delta plan finds the groups that changed
- * rows join now, and the same restrictions narrow the other occurrences when the
- * group term's occurrence is narrowed to a set of groups.
- */
+ * The rows before grouping, selecting the group term, are themselves a delta-exact
+ * join: their delta plan finds the groups that changed rows join now, and the same
+ * restrictions narrow the other occurrences when the group term's occurrence is
+ * narrowed to a set of groups. */
 import { DatabaseSync } from "node:sqlite";
 import type { TopicIndex } from "../store/indexes.ts";
 import { topicView } from "../store/reader_db.ts";
