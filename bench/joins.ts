@@ -35,6 +35,7 @@ import { uniqueIndexes } from "../engine/store/indexes.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
+  allowNegative: true,
   options: {
     group: { type: "boolean", default: true },
     sizes: { type: "string", default: "10000,100000,1000000" },
