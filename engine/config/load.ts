@@ -171,7 +171,7 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
       }
       joinSql.set(join.name, analysis);
       if (analysis.topics.length && join.mode !== "full") {
-        const delta = analyzeDelta(join.sql, topicNames);
+        const delta = analyzeDelta(join.sql, topicNames, join.key);
         joinDelta.set(join.name, delta);
         if (join.mode === "delta" && !delta.exact) {
           report(

@@ -17,6 +17,7 @@ import { topicDdl } from "../store/topics.ts";
 import { hashString } from "./emitted.ts";
 import { DeltaSql } from "./delta_sql.ts";
 import { topicView } from "../store/reader_db.ts";
+import { analyzeGroups, GROUPING_BLOCKER, type GroupPlan } from "./group_plan.ts";
 import { type Equality, parseShape, type Shape, ShapeProblem, type Term } from "./shape.ts";
 
 /** Bump when the rewrite changes what provenance means, so stored provenance is rebuilt. */
@@ -42,26 +43,41 @@ export interface DeltaPlan {
   indexes: TopicIndex[];
   /** Changes when the SQL or the rewrite changes: provenance recorded under another is stale. */
   fingerprint: string;
+  /** Set for a GROUP BY join: this plan is that of its rows before grouping. */
+  group?: GroupPlan;
 }
 
 export type DeltaAnalysis =
   | { exact: true; plan: DeltaPlan }
   | { exact: false; reason: string };
 
-/** Decides whether `sql` (already known to prepare against `topics`) is delta-exact. */
-export function analyzeDelta(sql: string, topics: readonly string[]): DeltaAnalysis {
+/**
+ * Decides whether `sql` (already known to prepare against `topics`) is delta-exact.
+ * A GROUP BY join is when its result `key` is a group term (see `group_plan.ts`).
+ */
+export function analyzeDelta(
+  sql: string,
+  topics: readonly string[],
+  key?: string,
+): DeltaAnalysis {
   try {
-    return analyze(sql, topics);
+    return analyze(sql, topics, key);
   } catch (error) {
     return { exact: false, reason: `it could not be analysed (${(error as Error).message})` };
   }
 }
 
-function analyze(sql: string, topics: readonly string[]): DeltaAnalysis {
+function analyze(sql: string, topics: readonly string[], key?: string): DeltaAnalysis {
   const db = new DatabaseSync(":memory:");
   try {
     for (const topic of topics) db.exec(topicDdl(topic));
     const blockers = explainBlockers(db, sql);
+    if (blockers.length && blockers.every((b) => GROUPING_BLOCKER.test(b))) {
+      return analyzeGroups(db, sql, topics, key, blockers, {
+        rows: (rows) => analyze(rows, topics),
+        occurrences: (shape) => checkOccurrences(db, shape, topics),
+      });
+    }
     if (blockers.length) return { exact: false, reason: blockers.join("; ") };
     let shape: Shape;
     try {

@@ -33,6 +33,8 @@ export interface ProvenanceUpdate {
   changes: Map<string, { before: Sources | null; after: Sources | null }>;
   /** The delta plan the provenance belongs to (see `delta_plan.ts`), when it changes. */
   plan?: string;
+  /** More of the evaluator's state to write in the same transaction (e.g. group membership). */
+  writes?: () => void;
 }
 
 export class EmittedState {
@@ -204,6 +206,7 @@ export class EmittedState {
       for (const [occ, source, key] of adds.sort(byIndexOrder)) {
         this.#addSource.run(this.join, occ, source, key);
       }
+      provenance?.writes?.();
       if (provenance?.plan) this.meta.set(`join:${this.join}`, "delta_plan", provenance.plan);
       progress.forEach((seq, i) => this.meta.set(`join:${this.join}`, `shard_${i}`, String(seq)));
     });

@@ -47,6 +47,11 @@ export interface Evaluator {
   resync?(): boolean;
   /** True when what the evaluator recorded is stale (e.g. the SQL changed): run it at start. */
   stale?(): boolean;
+  /**
+   * The statements an incremental evaluation runs, for EXPLAIN QUERY PLAN:
+   * `[driving topic, sql, params]`. Absent when evaluation re-reads everything.
+   */
+  statements?(): [string, string, string[]][];
 }
 
 /**
