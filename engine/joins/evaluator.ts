@@ -47,6 +47,11 @@ export interface Evaluator {
   resync?(): boolean;
   /** True when what the evaluator recorded is stale (e.g. the SQL changed): run it at start. */
   stale?(): boolean;
+  /**
+   * When results may next change with no new data (clock time, ms): the joiner
+   * evaluates then. Undefined when only data changes them.
+   */
+  nextDue?(): number | undefined;
 }
 
 /**

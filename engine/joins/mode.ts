@@ -9,6 +9,7 @@ import { fullPath, type TopicIndex, uniqueIndexes } from "../store/indexes.ts";
 import type { Readers } from "../store/readers.ts";
 import type { Clock } from "../types.ts";
 import { DeltaEvaluator } from "./delta.ts";
+import { clockEvaluator } from "./clock_evaluator.ts";
 import type { DeltaAnalysis } from "./delta_plan.ts";
 import type { EmittedState } from "./emitted.ts";
 import { type Evaluator, FullEvaluator, type JoinDefinition } from "./evaluator.ts";
@@ -45,14 +46,16 @@ export function chooseEvaluator(
       reason,
     };
   }
-  const evaluator = new DeltaEvaluator(
-    definition,
-    analysis.plan,
-    deps.readers,
-    deps.emitted,
-    deps.clock,
-    deps.shardCount,
-  );
+  const evaluator = analysis.plan.clock
+    ? clockEvaluator(definition, analysis.plan, deps)
+    : new DeltaEvaluator(
+      definition,
+      analysis.plan,
+      deps.readers,
+      deps.emitted,
+      deps.clock,
+      deps.shardCount,
+    );
   return { evaluator, reason };
 }
 
@@ -79,9 +82,9 @@ export function topicIndexes(config: Config): TopicIndex[] {
  * as `driving -> scanned`, read from SQLite's EXPLAIN QUERY PLAN. Empty for full mode.
  */
 export async function deltaScans(evaluator: Evaluator, readers: Readers): Promise<string[]> {
-  if (!(evaluator instanceof DeltaEvaluator)) return [];
+  if (!("statements" in evaluator)) return [];
   const out = new Set<string>();
-  for (const [driving, sql, params] of evaluator.statements()) {
+  for (const [driving, sql, params] of (evaluator as DeltaEvaluator).statements()) {
     for (const row of await readers.all(`EXPLAIN QUERY PLAN ${sql}`, params)) {
       const scan = /^SCAN s\d+\.(?:"([^"]+)"|(\w+))/.exec(String(row.detail));
       if (scan) out.add(`${driving} -> ${scan[1] ?? scan[2]}`);

@@ -1,0 +1,292 @@
+/**
+ * Joins bounded relative to the clock (`WHERE o.timestamp > (strftime('%s','now') - 3600) * 1000`).
+ *
+ * `bindClock` rewrites every read of the clock (a `'now'` time value, a date/time
+ * function called without one, CURRENT_TIMESTAMP/DATE/TIME) to the parameter
+ * `:__lj_now`, so a statement is deterministic given the "now" an evaluation binds.
+ * `clockBounds` then finds where the statement reads it: a delta stays exact only if
+ * every read is in a bound, a conjunct of WHERE or of an ON clause that compares one
+ * occurrence's `timestamp` with an expression of the clock alone. Between two
+ * evaluations, the rows whose truth of such a bound can change are exactly those whose
+ * timestamp lies between the bound's values at the two moments: a range read on the
+ * timestamp index every topic has (`clock_evaluator.ts`).
+ */
+import { DatabaseSync } from "node:sqlite";
+import { depths, isOp, isWord, nameOf, type Token, tokenize } from "./sql_tokens.ts";
+import type { Shape } from "./shape.ts";
+
+/** The parameter that stands for "now" in a rewritten statement. */
+export const NOW_PARAM = ":__lj_now";
+
+/** The date/time functions, and which of their arguments are time values. */
+const TIME_ARGS: Record<string, number[]> = {
+  date: [0],
+  time: [0],
+  datetime: [0],
+  julianday: [0],
+  unixepoch: [0],
+  strftime: [1],
+  timediff: [0, 1],
+};
+
+const CURRENT: Record<string, string> = {
+  current_timestamp: "datetime",
+  current_date: "date",
+  current_time: "time",
+};
+
+export interface ClockRewrite {
+  sql: string;
+  /** True when the statement read the clock (and now reads `NOW_PARAM` instead). */
+  reads: boolean;
+}
+
+/** SQLite's time value for `ms` since the epoch: `YYYY-MM-DD HH:MM:SS.SSS`, UTC, as 'now' gives. */
+export function timeValue(ms: number): string {
+  return new Date(ms).toISOString().replace("T", " ").replace("Z", "");
+}
+
+/** Rewrites the clock reads of `sql` to `NOW_PARAM`; the rest of the text is kept as written. */
+export function bindClock(sql: string): ClockRewrite {
+  let tokens: Token[];
+  try {
+    tokens = tokenize(sql);
+  } catch {
+    return { sql, reads: false };
+  }
+  const depth = depths(tokens);
+  const edits: { start: number; end: number; text: string }[] = [];
+  tokens.forEach((t, i) => {
+    if (t.kind !== "word" || isOp(tokens[i - 1], ".")) return;
+    if (CURRENT[t.value] && !isOp(tokens[i + 1], "(")) {
+      edits.push({ start: t.start, end: t.end, text: `${CURRENT[t.value]}(${NOW_PARAM})` });
+      return;
+    }
+    const timeArgs = TIME_ARGS[t.value];
+    if (!timeArgs || !isOp(tokens[i + 1], "(")) return;
+    const open = i + 1;
+    const args: [number, number][] = [];
+    let from = open + 1;
+    let close = open + 1;
+    for (; close < tokens.length; close++) {
+      const d = depth[close];
+      if (d === depth[open] && isOp(tokens[close], ")")) break;
+      if (d === depth[open] + 1 && isOp(tokens[close], ",")) {
+        args.push([from, close]);
+        from = close + 1;
+      }
+    }
+    if (close >= tokens.length) return;
+    if (close > from || args.length) args.push([from, close]);
+    for (const at of timeArgs) {
+      const arg = args[at];
+      if (!arg) {
+        // A time value left out means 'now': only the last one can be (timediff needs both).
+        if (t.value === "timediff" || at !== args.length) continue;
+        const text = args.length ? `, ${NOW_PARAM}` : NOW_PARAM;
+        edits.push({ start: tokens[close].start, end: tokens[close].start, text });
+        continue;
+      }
+      const [a, b] = arg;
+      if (b - a === 1 && tokens[a].kind === "string" && tokens[a].value.toLowerCase() === "now") {
+        edits.push({ start: tokens[a].start, end: tokens[a].end, text: NOW_PARAM });
+      }
+    }
+  });
+  if (!edits.length) return { sql, reads: false };
+  edits.sort((a, b) => a.start - b.start);
+  let out = "";
+  let at = 0;
+  for (const edit of edits) {
+    out += sql.slice(at, edit.start) + edit.text;
+    at = edit.end;
+  }
+  return { sql: out + sql.slice(at), reads: true };
+}
+
+/** One bound: occurrence `occ`'s timestamp compared with `expr`, an expression of `NOW_PARAM` only. */
+export interface ClockBound {
+  occ: number;
+  topic: string;
+  expr: string;
+}
+
+const COMPARISONS = ["<", "<=", ">", ">=", "=", "==", "!=", "<>"];
+const CLAUSE_ENDS = ["group", "having", "window", "order", "limit"];
+const JOIN_WORDS = ["join", "left", "right", "full", "inner", "cross", "natural"];
+
+/**
+ * The clock bounds of a rewritten statement, or why its clock reads are not all bounds
+ * (then results can change with time in ways no index finds, and the join runs in full).
+ */
+export function clockBounds(shape: Shape): ClockBound[] | string {
+  const tokens = tokenize(shape.sql.slice(0, shape.end));
+  const depth = depths(tokens);
+  const from = tokens.findIndex((t) => t.start === shape.fromAt);
+  const reads = tokens.flatMap((t, i) => t.kind === "param" && t.value === NOW_PARAM ? [i] : []);
+  const clauses = clauseRanges(tokens, depth, from);
+  const bounds: ClockBound[] = [];
+  const checked = new Set<string>();
+  const constant = new DatabaseSync(":memory:");
+  try {
+    for (const at of reads) {
+      if (at < from) {
+        return "it reads the clock in its result columns, so results change without new data";
+      }
+      const clause = clauses.find(([a, b]) => a <= at && at < b);
+      if (!clause) {
+        return "it reads the clock outside its WHERE and ON clauses, so results change without new data";
+      }
+      const [a, b] = conjunctAt(tokens, depth, clause, at);
+      if (checked.has(`${a}:${b}`)) continue;
+      checked.add(`${a}:${b}`);
+      const found = boundsOf(shape, tokens, depth, a, b, constant);
+      if (typeof found === "string") {
+        const text = shape.sql.slice(tokens[a].start, tokens[b - 1].end).replaceAll(
+          NOW_PARAM,
+          "'now'",
+        );
+        return `it reads the clock in \`${text}\`, ${found}; only a bound that compares a ` +
+          "topic's timestamp with an expression of the clock (`o.timestamp > <expression of " +
+          "'now'>`) runs by delta, as the timestamp index finds the rows that cross it";
+      }
+      bounds.push(...found);
+    }
+  } finally {
+    constant.close();
+  }
+  return bounds;
+}
+
+/** Token ranges of the WHERE clause and of every ON clause of the top-level SELECT. */
+function clauseRanges(tokens: Token[], depth: number[], from: number): [number, number][] {
+  const top = (i: number, ...words: string[]) => depth[i] === 0 && isWord(tokens[i], ...words);
+  const out: [number, number][] = [];
+  for (let i = from + 1; i < tokens.length; i++) {
+    if (top(i, "where")) {
+      let end = i + 1;
+      while (end < tokens.length && !top(end, ...CLAUSE_ENDS)) end++;
+      out.push([i + 1, end]);
+      break;
+    }
+    if (top(i, "on")) {
+      let end = i + 1;
+      while (
+        end < tokens.length &&
+        !(depth[end] === 0 && isOp(tokens[end], ",")) &&
+        !top(end, ...JOIN_WORDS, "where", ...CLAUSE_ENDS)
+      ) end++;
+      out.push([i + 1, end]);
+      i = end - 1;
+    }
+  }
+  return out;
+}
+
+/** The top-level AND term of `clause` that holds token `at` (BETWEEN … AND … is one term). */
+function conjunctAt(
+  tokens: Token[],
+  depth: number[],
+  [from, to]: [number, number],
+  at: number,
+): [number, number] {
+  const base = depth[from];
+  let start = from;
+  let between = 0;
+  for (let i = from; i <= to; i++) {
+    if (i < to && depth[i] !== base) continue;
+    if (i < to && isWord(tokens[i], "between")) between++;
+    if (i < to && !isWord(tokens[i], "and")) continue;
+    if (i < to && between > 0) {
+      between--;
+      continue;
+    }
+    if (start <= at && at < i) return [start, i];
+    start = i + 1;
+  }
+  return [from, to];
+}
+
+/** The bounds one conjunct `[a, b)` makes, or what keeps it from being one. */
+function boundsOf(
+  shape: Shape,
+  tokens: Token[],
+  depth: number[],
+  a: number,
+  b: number,
+  db: DatabaseSync,
+): ClockBound[] | string {
+  while (isOp(tokens[a], "(") && isOp(tokens[b - 1], ")") && closes(depth, tokens, a) === b - 1) {
+    a++;
+    b--;
+  }
+  const base = depth[a];
+  const at = (i: number) => depth[i] === base;
+  const text = (i: number, j: number) => shape.sql.slice(tokens[i].start, tokens[j - 1].end);
+  const hasClock = (i: number, j: number) =>
+    tokens.slice(i, j).some((t) => t.kind === "param" && t.value === NOW_PARAM);
+  const side = (i: number, j: number): string | undefined => {
+    if (i >= j || !hasClock(i, j)) return undefined;
+    try {
+      db.prepare(`SELECT (${text(i, j)})`);
+      return text(i, j);
+    } catch {
+      return "";
+    }
+  };
+  const between = tokens.findIndex((t, i) => i >= a && i < b && at(i) && isWord(t, "between"));
+  if (between >= 0) {
+    const and = tokens.findIndex((t, i) => i > between && i < b && at(i) && isWord(t, "and"));
+    const subject = timestampOf(
+      shape,
+      tokens,
+      a,
+      isWord(tokens[between - 1], "not") ? between - 1 : between,
+    );
+    if (subject === undefined || and < 0) return "which bounds something other than a timestamp";
+    const exprs = [side(between + 1, and), side(and + 1, b)].filter((e) => e !== undefined);
+    if (exprs.includes("")) return "whose clock side also reads columns";
+    return exprs.map((expr) => ({ ...subject, expr }));
+  }
+  const ops = tokens.flatMap((t, i) =>
+    i >= a && i < b && at(i) && isOp(t, ...COMPARISONS) ? [i] : []
+  );
+  if (ops.length !== 1) return "which is not a single comparison";
+  const [op] = ops;
+  const left = timestampOf(shape, tokens, a, op);
+  const right = timestampOf(shape, tokens, op + 1, b);
+  const subject = left ?? right;
+  const expr = left ? side(op + 1, b) : right ? side(a, op) : undefined;
+  if (!subject || expr === undefined) {
+    const payload = tokens.slice(a, b).some((t) => nameOf(t) === "payload");
+    return payload
+      ? "which bounds a payload field (no index finds the rows that cross it)"
+      : "which compares it with something other than a topic's timestamp";
+  }
+  if (expr === "") return "whose clock side also reads columns";
+  return [{ ...subject, expr }];
+}
+
+/** The occurrence whose `timestamp` tokens `[i, j)` name, if they name one. */
+function timestampOf(
+  shape: Shape,
+  tokens: Token[],
+  i: number,
+  j: number,
+): Omit<ClockBound, "expr"> | undefined {
+  const { occurrences } = shape;
+  let occ: number | undefined;
+  if (j - i === 1 && occurrences.length === 1) occ = 0;
+  else if (j - i === 3 && isOp(tokens[i + 1], ".")) {
+    occ = occurrences.find((o) => o.alias === nameOf(tokens[i]))?.index;
+  } else return undefined;
+  if (occ === undefined || nameOf(tokens[j - 1]) !== "timestamp") return undefined;
+  return { occ, topic: occurrences[occ].topic };
+}
+
+function closes(depth: number[], tokens: Token[], open: number): number {
+  for (let i = open + 1; i < tokens.length; i++) {
+    if (depth[i] === depth[open] && isOp(tokens[i], ")")) return i;
+  }
+  return -1;
+}
