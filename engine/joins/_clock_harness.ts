@@ -5,7 +5,7 @@
 import { createLogger } from "../log.ts";
 import { Metrics } from "../metrics.ts";
 import { Meta } from "../store/meta.ts";
-import { Readers, type Row } from "../store/readers.ts";
+import { type Params, Readers, type Row } from "../store/readers.ts";
 import { uniqueIndexes } from "../store/indexes.ts";
 import { Writer } from "../store/writer.ts";
 import type { SinkRunner } from "../sinks/runner.ts";
@@ -13,8 +13,11 @@ import type { Result } from "../types.ts";
 import { FakeClock } from "../windows/_fake_clock.ts";
 import { analyzeSql } from "./analyze.ts";
 import { analyzeDelta } from "./delta_plan.ts";
+import { bindClock } from "./clock_bound.ts";
+import { NowReaders } from "./clock_evaluator.ts";
 import { EmittedState } from "./emitted.ts";
-import { FullEvaluator } from "./evaluator.ts";
+import { FullEvaluator, type TopicChanges } from "./evaluator.ts";
+import { forgetEvicted, type OnEviction } from "./evictions.ts";
 import { Joiner, type JoinTask } from "./joiner.ts";
 import { chooseEvaluator } from "./mode.ts";
 
@@ -23,6 +26,7 @@ export interface HarnessJoin {
   key: string;
   sql: string;
   mode?: "auto" | "full";
+  onEviction?: OnEviction;
 }
 
 export const SHARDS = 3;
@@ -70,10 +74,16 @@ export class Harness {
     return h;
   }
 
+  /**
+   * Joins in full mode, evaluated only when `evaluateFull` is called (the joiner would
+   * evaluate them only when data arrives): what full mode gives at a given now.
+   */
+  full: JoinTask[] = [];
+
   /** (Re)starts the joiner from what meta.db recorded, as the engine does at startup. */
   async start(): Promise<void> {
     this.meta = new Meta(`${this.dir}/meta.db`, { synchronous: "normal" });
-    this.tasks = this.joins.map((j) => {
+    const tasks = this.joins.map((j): JoinTask => {
       const definition = {
         name: j.name,
         key: j.key,
@@ -82,8 +92,16 @@ export class Harness {
       };
       const emitted = new EmittedState(this.meta, j.name);
       const deps = { readers: this.readers, emitted, clock: this.clock, shardCount: SHARDS };
+      // Full mode over the same statement, with the fake clock's now bound when it runs.
+      const now = new NowReaders(this.readers);
+      const full = {
+        all: (sql: string, params?: Params) => {
+          now.now = this.clock.now();
+          return now.all(sql, params);
+        },
+      };
       const evaluator = j.mode === "full"
-        ? new FullEvaluator(definition, this.readers, emitted, this.clock)
+        ? new FullEvaluator({ ...definition, sql: bindClock(j.sql).sql }, full, emitted, this.clock)
         : chooseEvaluator({ mode: "auto" }, definition, analyzeDelta(j.sql, this.topics), deps)
           .evaluator;
       const list = this.delivered.get(j.name) ?? [];
@@ -94,8 +112,15 @@ export class Harness {
           return Promise.resolve();
         },
       } as unknown as SinkRunner;
-      return { definition, evaluator, emitted, sinks: [sink] };
+      const analysis = analyzeDelta(j.sql, this.topics);
+      const occurrences = analysis.exact ? analysis.plan.shape.occurrences.map((o) => o.topic) : [];
+      const forget = j.onEviction === "keep"
+        ? (evicted: TopicChanges) => forgetEvicted(emitted, occurrences, evicted)
+        : undefined;
+      return { definition, evaluator, emitted, sinks: [sink], forget };
     });
+    this.full = tasks.filter((t) => t.evaluator.mode === "full");
+    this.tasks = tasks.filter((t) => t.evaluator.mode !== "full");
     this.joiner = new Joiner(
       this.tasks,
       this.readers,
@@ -113,12 +138,16 @@ export class Harness {
     this.meta.close();
   }
 
-  /** Moves the clock to `t` in steps, letting each evaluation that falls due run. */
+  /**
+   * Moves the clock to `t`, letting each evaluation that falls due run (a timer set
+   * while the clock moved, for a moment it passed, fires at once, as `setTimeout` would).
+   */
   async advanceTo(t: number): Promise<void> {
-    await this.joiner.drain();
-    while (this.clock.now() < t) {
-      this.clock.advance(Math.min(t - this.clock.now(), 60_000));
+    for (;;) {
       await this.joiner.drain();
+      if (this.clock.due) this.clock.advance(0);
+      else if (this.clock.now() < t) this.clock.advance(Math.min(t - this.clock.now(), 60_000));
+      else return;
     }
   }
 
@@ -135,6 +164,26 @@ export class Harness {
   /** `key:op` of what `join` delivered since `from`. */
   ops(join: string, from = 0): string[] {
     return (this.delivered.get(join) ?? []).slice(from).map((r) => `${r.key}:${r._change?.op}`);
+  }
+
+  /** Evaluates the full-mode joins at the clock's now, delivering and recording what changed. */
+  async evaluateFull(): Promise<void> {
+    for (const task of this.full) {
+      const evaluation = await task.evaluator.evaluate(new Map());
+      await Promise.all(task.sinks.map((s) => s.deliver(evaluation.results)));
+      task.emitted.commit(evaluation.update, this.writer.seqs(), evaluation.provenance);
+    }
+  }
+
+  /** The rows `sql` gives over the topics now, by `key` column, with the clock at `now`. */
+  async expected(sql: string, key: string, now = this.clock.now()): Promise<Map<string, Row>> {
+    const readers = new NowReaders(this.readers);
+    readers.now = now;
+    const out = new Map<string, Row>();
+    for (const row of await readers.all(bindClock(sql).sql)) {
+      if (row[key] !== null) out.set(String(row[key]), row);
+    }
+    return out;
   }
 
   async close(): Promise<void> {

@@ -64,7 +64,7 @@ export class FullEvaluator implements Evaluator {
 
   constructor(
     readonly join: JoinDefinition,
-    readonly readers: Readers,
+    readonly readers: Pick<Readers, "all">,
     readonly emitted: EmittedState,
     readonly clock: Clock,
   ) {}
