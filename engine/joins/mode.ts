@@ -28,7 +28,10 @@ export function modeOf(
   if (join.mode === "full") return { mode: "full", reason: "set by mode: full" };
   if (!analysis?.exact) return { mode: "full", reason: analysis?.reason ?? "it reads no topic" };
   const reason = join.mode === "delta" ? "set by mode: delta" : "SQLite shows it is delta-exact";
-  return { mode: "delta", reason };
+  const clock = analysis.plan.clock
+    ? "; bounded by the clock, also evaluated when a row crosses"
+    : "";
+  return { mode: "delta", reason: reason + clock };
 }
 
 export function chooseEvaluator(
