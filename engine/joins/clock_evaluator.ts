@@ -188,12 +188,18 @@ export class ClockEvaluator implements Evaluator {
     const now = this.clock.now();
     const prev = this.emitted.clockNow();
     this.now.now = now;
+    // Both reads go to the reader pool at once. A row committed after them is a change
+    // of the next evaluation, which reads both again.
+    const [crossed, due] = await Promise.all([
+      prev === undefined ? undefined : this.bounds.crossing(this.now.readers, prev, now),
+      this.bounds.nextDue(this.now.readers, now, MAX_WAIT_MS),
+    ]);
     let all = changes;
-    if (prev === undefined) {
+    if (!crossed) {
       this.inner.resync(); // results recorded without their now: evaluate everything
     } else {
       all = new Map([...changes].map(([topic, keys]) => [topic, new Set(keys)]));
-      for (const [topic, keys] of await this.bounds.crossing(this.now.readers, prev, now)) {
+      for (const [topic, keys] of crossed) {
         const set = all.get(topic) ?? new Set();
         for (const key of keys) set.add(key);
         all.set(topic, set);
@@ -201,7 +207,7 @@ export class ClockEvaluator implements Evaluator {
     }
     const evaluation = await this.inner.evaluate(all);
     evaluation.provenance = { changes: new Map(), ...evaluation.provenance, clock: now };
-    this.#due = await this.bounds.nextDue(this.now.readers, now, MAX_WAIT_MS);
+    this.#due = due;
     this.#evaluated = true;
     return evaluation;
   }
