@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import type { Message } from "../types.ts";
-import { Harness, type HarnessJoin, SHARDS } from "./_clock_harness.ts";
+import { Harness, type HarnessJoin, SHARDS } from "./_joiner_harness.ts";
 import { random } from "./_random.ts";
 
 const T0 = Date.UTC(2026, 0, 1);

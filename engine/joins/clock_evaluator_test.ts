@@ -1,6 +1,6 @@
 /** Clock-bounded joins by delta, with a fake clock: expiry on time, without data, across restarts. */
 import assert from "node:assert/strict";
-import { Harness } from "./_clock_harness.ts";
+import { Harness } from "./_joiner_harness.ts";
 import { analyzeDelta } from "./delta_plan.ts";
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createLogger } from "../log.ts";
 import { Metrics } from "../metrics.ts";
 import { Retention } from "../store/retention.ts";
-import { Harness } from "./_clock_harness.ts";
+import { Harness } from "./_joiner_harness.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const HOUR = 3_600_000;
