@@ -49,16 +49,17 @@ export function chooseEvaluator(
       reason,
     };
   }
-  const evaluator = analysis.plan.clock
-    ? clockEvaluator(definition, analysis.plan, deps)
-    : new DeltaEvaluator(
-      definition,
-      analysis.plan,
-      deps.readers,
-      deps.emitted,
-      deps.clock,
-      deps.shardCount,
-    );
+  if (analysis.plan.clock) {
+    return { evaluator: clockEvaluator(definition, analysis.plan, deps), reason };
+  }
+  const evaluator = new DeltaEvaluator(
+    definition,
+    analysis.plan,
+    deps.readers,
+    deps.emitted,
+    deps.clock,
+    deps.shardCount,
+  );
   return { evaluator, reason };
 }
 
