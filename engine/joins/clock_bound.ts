@@ -137,7 +137,7 @@ export function clockBounds(shape: Shape): ClockBound[] | string {
       if (!clause) {
         return "it reads the clock outside its WHERE and ON clauses, so results change without new data";
       }
-      const [a, b] = conjunctAt(tokens, depth, clause, at);
+      const [a, b] = innermostConjunct(tokens, depth, clause, at);
       if (checked.has(`${a}:${b}`)) continue;
       checked.add(`${a}:${b}`);
       const found = boundsOf(shape, tokens, depth, a, b, constant);
@@ -183,6 +183,27 @@ function clauseRanges(tokens: Token[], depth: number[], from: number): [number, 
   return out;
 }
 
+/**
+ * The AND term that holds token `at`, looking into parenthesized conjunctions:
+ * `a AND (b AND c)` has the terms a, b and c. Returned without its parentheses.
+ */
+function innermostConjunct(
+  tokens: Token[],
+  depth: number[],
+  range: [number, number],
+  at: number,
+): [number, number] {
+  for (;;) {
+    let [a, b] = conjunctAt(tokens, depth, range, at);
+    while (isOp(tokens[a], "(") && closes(depth, tokens, a) === b - 1) {
+      a++;
+      b--;
+    }
+    if (a === range[0] && b === range[1]) return range;
+    range = [a, b];
+  }
+}
+
 /** The top-level AND term of `clause` that holds token `at` (BETWEEN … AND … is one term). */
 function conjunctAt(
   tokens: Token[],
@@ -216,10 +237,6 @@ function boundsOf(
   b: number,
   db: DatabaseSync,
 ): ClockBound[] | string {
-  while (isOp(tokens[a], "(") && isOp(tokens[b - 1], ")") && closes(depth, tokens, a) === b - 1) {
-    a++;
-    b--;
-  }
   const base = depth[a];
   const at = (i: number) => depth[i] === base;
   const text = (i: number, j: number) => shape.sql.slice(tokens[i].start, tokens[j - 1].end);

@@ -65,10 +65,19 @@ Deno.test("clock bounds on a topic's timestamp run by delta; other clock reads s
     ["orders:unixepoch(:__lj_now) * 1000"],
   );
   assert.equal(bounds("SELECT key FROM orders WHERE timestamp > 5"), undefined);
+  assert.deepEqual(
+    bounds(`SELECT key FROM orders
+            WHERE key <> 'x' AND ((timestamp >= unixepoch() * 1000 - 5000) AND key <> 'y')`),
+    ["orders:unixepoch(:__lj_now) * 1000 - 5000"],
+  );
   assert.match(reason("SELECT key, datetime('now') AS t FROM orders"), /in its result columns/);
   assert.match(
     reason("SELECT key FROM orders WHERE timestamp > unixepoch('now') * 1000 OR key = 'a'"),
     /which is not a single comparison/,
+  );
+  assert.match(
+    reason("SELECT key FROM orders WHERE NOT (timestamp > unixepoch() AND key = 'a')"),
+    /in `NOT \(timestamp > unixepoch\('now'\) AND key = 'a'\)`, which is not a single comparison/,
   );
   assert.match(
     reason("SELECT key FROM orders WHERE timestamp > unixepoch('now') * 1000 - timestamp"),
