@@ -6,14 +6,16 @@
  * `:__lj_now`, so a statement is deterministic given the "now" an evaluation binds.
  * `clockBounds` then finds where the statement reads it: a delta stays exact only if
  * every read is in a bound, a conjunct of WHERE or of an ON clause that compares one
- * occurrence's `timestamp` with an expression of the clock alone. Between two
- * evaluations, the rows whose truth of such a bound can change are exactly those whose
- * timestamp lies between the bound's values at the two moments: a range read on the
- * timestamp index every topic has (`clock_evaluator.ts`).
+ * occurrence's `timestamp`, or one of its payload fields, with an expression of the
+ * clock alone. Between two evaluations, the rows whose truth of such a bound can change
+ * are exactly those whose timestamp (or field) lies between the bound's values at the
+ * two moments: a range read on the timestamp index every topic has, or on an index of
+ * the field that the shards then keep (`clock_evaluator.ts`).
  */
 import { DatabaseSync } from "node:sqlite";
 import { depths, isOp, isWord, nameOf, type Token, tokenize } from "./sql_tokens.ts";
 import type { Shape } from "./shape.ts";
+import { indexExpression, jsonPathProblem, type TopicIndex } from "../store/indexes.ts";
 
 /** The parameter that stands for "now" in a rewritten statement. */
 export const NOW_PARAM = ":__lj_now";
@@ -104,11 +106,21 @@ export function bindClock(sql: string): ClockRewrite {
   return { sql: out + sql.slice(at), reads: true };
 }
 
-/** One bound: occurrence `occ`'s timestamp compared with `expr`, an expression of `NOW_PARAM` only. */
+/**
+ * One bound: occurrence `occ`'s timestamp, or a payload field, compared with `expr`, an
+ * expression of `NOW_PARAM` only.
+ */
 export interface ClockBound {
   occ: number;
   topic: string;
   expr: string;
+  /** The payload field bounded, when not the timestamp: its index answers the range reads. */
+  index?: TopicIndex;
+}
+
+/** The SQL, over the topic's columns, of what a bound compares with the clock. */
+export function boundSubject(bound: Pick<ClockBound, "index">): string {
+  return bound.index ? indexExpression(bound.index) : "timestamp";
 }
 
 const COMPARISONS = ["<", "<=", ">", ">=", "=", "==", "!=", "<>"];
@@ -254,15 +266,21 @@ function boundsOf(
   const between = tokens.findIndex((t, i) => i >= a && i < b && at(i) && isWord(t, "between"));
   if (between >= 0) {
     const and = tokens.findIndex((t, i) => i > between && i < b && at(i) && isWord(t, "and"));
-    const subject = timestampOf(
+    const subject = subjectOf(
       shape,
       tokens,
       a,
       isWord(tokens[between - 1], "not") ? between - 1 : between,
     );
-    if (subject === undefined || and < 0) return "which bounds something other than a timestamp";
-    const exprs = [side(between + 1, and), side(and + 1, b)].filter((e) => e !== undefined);
+    if (subject === undefined || and < 0) {
+      return "which bounds something other than a timestamp or payload field";
+    }
+    const sides: [number, number][] = [[between + 1, and], [and + 1, b]];
+    const exprs = sides.map(([i, j]) => side(i, j)).filter((e) => e !== undefined);
     if (exprs.includes("")) return "whose clock side also reads columns";
+    if (subject.index && sides.some(([i, j]) => hasClock(i, j) && isCast(depth, tokens, i, j))) {
+      return CAST_PROBLEM;
+    }
     return exprs.map((expr) => ({ ...subject, expr }));
   }
   const ops = tokens.flatMap((t, i) =>
@@ -270,26 +288,72 @@ function boundsOf(
   );
   if (ops.length !== 1) return "which is not a single comparison";
   const [op] = ops;
-  const left = timestampOf(shape, tokens, a, op);
-  const right = timestampOf(shape, tokens, op + 1, b);
+  const left = subjectOf(shape, tokens, a, op);
+  const right = subjectOf(shape, tokens, op + 1, b);
   const subject = left ?? right;
-  const expr = left ? side(op + 1, b) : right ? side(a, op) : undefined;
+  const [i, j] = left ? [op + 1, b] : [a, op];
+  const expr = subject ? side(i, j) : undefined;
   if (!subject || expr === undefined) {
-    const payload = tokens.slice(a, b).some((t) => nameOf(t) === "payload");
-    return payload
-      ? "which bounds a payload field (no index finds the rows that cross it)"
-      : "which compares it with something other than a topic's timestamp";
+    return "which compares it with something other than a topic's timestamp or payload field";
   }
   if (expr === "") return "whose clock side also reads columns";
+  if (subject.index && isCast(depth, tokens, i, j)) return CAST_PROBLEM;
   return [{ ...subject, expr }];
 }
 
-/** The occurrence whose `timestamp` tokens `[i, j)` name, if they name one. */
-function timestampOf(
+/**
+ * A CAST gives the clock side an affinity, which converts the payload field before it
+ * is compared; the range read on the field's index compares it as it is.
+ */
+const CAST_PROBLEM = "whose clock side is a CAST, which converts the payload field it is " +
+  "compared with (compute the bound without CAST, or compare with the timestamp)";
+
+function isCast(depth: number[], tokens: Token[], a: number, b: number): boolean {
+  while (isOp(tokens[a], "(") && closes(depth, tokens, a) === b - 1) {
+    a++;
+    b--;
+  }
+  return isWord(tokens[a], "cast") && closes(depth, tokens, a + 1) === b - 1;
+}
+
+/**
+ * What tokens `[i, j)` bound: an occurrence's `timestamp`, or one payload field of it
+ * (`json_extract(o.payload, '$.at')`, `o.payload ->> '$.at'`); undefined otherwise.
+ */
+function subjectOf(
   shape: Shape,
   tokens: Token[],
   i: number,
   j: number,
+): Omit<ClockBound, "expr"> | undefined {
+  const column = (a: number, b: number, name: string) => columnOf(shape, tokens, a, b, name);
+  const timestamp = column(i, j, "timestamp");
+  if (timestamp) return timestamp;
+  const path = (t: Token | undefined) =>
+    t?.kind === "string" && !jsonPathProblem(t.value) ? t.value : undefined;
+  let payload: Omit<ClockBound, "expr"> | undefined;
+  let field: string | undefined;
+  if (isWord(tokens[i], "json_extract") && isOp(tokens[i + 1], "(") && isOp(tokens[j - 1], ")")) {
+    const comma = j - 3;
+    if (isOp(tokens[comma], ",")) {
+      payload = column(i + 2, comma, "payload");
+      field = path(tokens[comma + 1]);
+    }
+  } else if (j - i >= 3 && isOp(tokens[j - 2], "->>")) {
+    payload = column(i, j - 2, "payload");
+    field = path(tokens[j - 1]);
+  }
+  if (!payload || !field) return undefined;
+  return { ...payload, index: { topic: payload.topic, path: field, as: "json" } };
+}
+
+/** The occurrence whose column `name` tokens `[i, j)` name, if they name one. */
+function columnOf(
+  shape: Shape,
+  tokens: Token[],
+  i: number,
+  j: number,
+  name: string,
 ): Omit<ClockBound, "expr"> | undefined {
   const { occurrences } = shape;
   let occ: number | undefined;
@@ -297,7 +361,7 @@ function timestampOf(
   else if (j - i === 3 && isOp(tokens[i + 1], ".")) {
     occ = occurrences.find((o) => o.alias === nameOf(tokens[i]))?.index;
   } else return undefined;
-  if (occ === undefined || nameOf(tokens[j - 1]) !== "timestamp") return undefined;
+  if (occ === undefined || nameOf(tokens[j - 1]) !== name) return undefined;
   return { occ, topic: occurrences[occ].topic };
 }
 

@@ -40,7 +40,7 @@ Deno.test("the now parameter gives what SQLite's 'now' gives at that moment", ()
   assert.deepEqual({ ...at }, { s: "1796666664", ss: 1796666664.123, d: "2026-12-07 18:04:24" });
 });
 
-Deno.test("clock bounds on a topic's timestamp run by delta; other clock reads say why not", () => {
+Deno.test("clock bounds on a topic's timestamp or payload field run by delta; other clock reads say why not", () => {
   const bounds = (sql: string) => {
     const a = analyzeDelta(sql, TOPICS);
     assert.ok(a.exact, `${sql}: ${!a.exact && a.reason}`);
@@ -88,10 +88,30 @@ Deno.test("clock bounds on a topic's timestamp run by delta; other clock reads s
               (SELECT key FROM orders WHERE timestamp > unixepoch('now'))`),
     /reads orders outside the FROM clause|not a single comparison|other than/,
   );
+  // A payload field is bounded through an index of it, which the plan asks the shards for.
+  const a = analyzeDelta(
+    `SELECT o.key FROM orders o JOIN customers c ON c.key = o.payload ->> '$.c'
+     WHERE json_extract(o.payload, '$.at') > datetime('now', '-1 hour')
+       AND c.payload ->> '$.seen' BETWEEN unixepoch() - 60 AND unixepoch()`,
+    TOPICS,
+  );
+  assert.ok(a.exact, !a.exact ? a.reason : "");
+  assert.deepEqual(a.plan.clock?.map((b) => `${b.topic}:${b.index?.path}:${b.expr}`), [
+    "orders:$.at:datetime(:__lj_now, '-1 hour')",
+    "customers:$.seen:unixepoch(:__lj_now) - 60",
+    "customers:$.seen:unixepoch(:__lj_now)",
+  ]);
+  assert.deepEqual(
+    [...new Set(a.plan.indexes.filter((i) => i.as === "json").map((i) => `${i.topic}:${i.path}`))]
+      .sort(),
+    ["customers:$.seen", "orders:$.at"],
+  );
   assert.match(
-    reason(
-      "SELECT key FROM orders WHERE json_extract(payload, '$.at') > datetime('now', '-1 hour')",
-    ),
-    /bounds a payload field \(no index finds the rows that cross it\)/,
+    reason("SELECT key FROM orders WHERE payload ->> '$.at' > CAST(unixepoch() AS TEXT)"),
+    /whose clock side is a CAST, which converts the payload field/,
+  );
+  assert.match(
+    reason("SELECT key FROM orders WHERE payload -> '$.at' > unixepoch()"),
+    /compares it with something other than a topic's timestamp or payload field/,
   );
 });

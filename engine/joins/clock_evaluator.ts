@@ -10,7 +10,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Params, Readers, Row } from "../store/readers.ts";
 import type { Clock } from "../types.ts";
-import { type ClockBound, NOW_PARAM, timeValue } from "./clock_bound.ts";
+import { boundSubject, type ClockBound, NOW_PARAM, timeValue } from "./clock_bound.ts";
 import type { EmittedState } from "./emitted.ts";
 import type { Evaluation, Evaluator, JoinDefinition, TopicChanges } from "./evaluator.ts";
 import { DeltaEvaluator, type DeltaOptions } from "./delta.ts";
@@ -34,44 +34,72 @@ export class NowReaders implements ReadAll {
   }
 }
 
-/** A bound's value as the timestamp column compares it: numeric, +Infinity above every number, or null. */
-type Level = number | null;
+/**
+ * A bound's value at some now, as its subject compares it: for the timestamp column
+ * (INTEGER, so SQLite's numeric affinity applies to the value), a number with text and
+ * blobs as +Infinity (they sort after every number); for a payload field, as it is.
+ */
+type Level = number | string | Uint8Array | null;
 
 const NUMERIC = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
 
 /** SQLite's numeric affinity, which comparing with the INTEGER column applies to a value. */
-function level(value: unknown): Level {
+function numeric(value: unknown): number | null {
   if (value === null || value === undefined) return null;
   if (typeof value === "number") return value;
   if (typeof value === "bigint") return Number(value);
   if (typeof value === "string" && NUMERIC.test(value)) return Number(value);
-  return Infinity; // text and blobs sort after every number
+  return Infinity;
 }
 
-/** The timestamps between two levels of a bound (both ends included), or undefined for none. */
-function between(a: Level, b: Level): { lo?: number; hi?: number } | undefined {
-  if (a === null && b === null) return undefined;
-  if (a === null || b === null) return {}; // NULL compares as false: every row may change
-  const lo = Math.min(a, b);
-  const hi = Math.max(a, b);
-  if (lo === Infinity || hi === -Infinity) return undefined;
-  return { lo: lo === -Infinity ? undefined : lo, hi: hi === Infinity ? undefined : hi };
+/** Values between `lo` and `hi`, both included; either left out means unbounded. */
+interface Range {
+  lo?: Level;
+  hi?: Level;
 }
 
 /** The bounds of one join: their values at a given now, and the rows that cross them. */
 export class ClockBounds {
   readonly #db = new DatabaseSync(":memory:");
   readonly #values: StatementSync;
+  readonly #order: StatementSync;
+  readonly #crosses: StatementSync;
 
   constructor(readonly bounds: readonly ClockBound[], readonly shardCount: number) {
     this.#values = this.#db.prepare(`SELECT ${bounds.map((b) => `(${b.expr})`).join(", ")}`);
     (this.#values as StatementSync & { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+    // Comparisons as SQLite makes them between two untyped values: by type, then value.
+    this.#order = this.#db.prepare("SELECT min(?1, ?2) AS lo, max(?1, ?2) AS hi");
+    // Whether a level moving from ?1 to ?2 passes a value: one equal to ?1 (?3), the
+    // nearest above (?4) or the nearest below (?5).
+    this.#crosses = this.#db.prepare(
+      `SELECT CASE
+         WHEN ?1 IS NULL OR ?2 IS NULL THEN (?1 IS NULL) <> (?2 IS NULL)
+         WHEN ?2 = ?1 THEN 0
+         WHEN ?3 THEN 1
+         WHEN ?2 > ?1 THEN coalesce(?4 <= ?2, 0)
+         ELSE coalesce(?5 >= ?2, 0) END AS crosses`,
+    );
   }
 
   /** Each bound's level at `now`. */
   levels(now: number): Level[] {
     const row = this.#values.get({ [NOW_PARAM.slice(1)]: timeValue(now) }) as unknown as unknown[];
-    return row.map(level);
+    return row.map((value, i) => this.bounds[i].index ? value as Level : numeric(value));
+  }
+
+  /** The values a bound's subject may have for its truth to differ at levels `a` and `b`. */
+  #between(bound: ClockBound, a: Level, b: Level): Range | undefined {
+    if (a === null && b === null) return undefined;
+    if (a === null || b === null) return {}; // NULL compares as false: every row may change
+    if (bound.index) {
+      const { lo, hi } = this.#order.get(a, b) as { lo: Level; hi: Level };
+      return { lo, hi };
+    }
+    const lo = Math.min(a as number, b as number);
+    const hi = Math.max(a as number, b as number);
+    if (lo === Infinity || hi === -Infinity) return undefined;
+    return { lo: lo === -Infinity ? undefined : lo, hi: hi === Infinity ? undefined : hi };
   }
 
   /** Keys per topic of the rows whose bounds may hold differently at `prev` and at `now`. */
@@ -79,13 +107,14 @@ export class ClockBounds {
     const a = this.levels(prev);
     const b = this.levels(now);
     const parts: string[] = [];
-    const params: number[] = [];
+    const params: Level[] = [];
     this.bounds.forEach((bound, i) => {
-      const range = between(a[i], b[i]);
+      const range = this.#between(bound, a[i], b[i]);
       if (!range) return;
+      const subject = boundSubject(bound);
       const where = [
-        ...(range.lo === undefined ? [] : ["timestamp >= ?"]),
-        ...(range.hi === undefined ? [] : ["timestamp <= ?"]),
+        ...(range.lo === undefined ? [] : [`${subject} >= ?`]),
+        ...(range.hi === undefined ? [] : [`${subject} <= ?`]),
       ];
       for (let s = 0; s < this.shardCount; s++) {
         parts.push(
@@ -108,26 +137,27 @@ export class ClockBounds {
 
   /**
    * The earliest moment after `now`, and at most `maxWait` later, at which a row is due
-   * to cross a bound: the nearest timestamps on each side of each bound's level, from
-   * the index, and a bisection of the time until the level reaches one (bounds move
+   * to cross a bound: the nearest values on each side of each bound's level, from the
+   * index, and a bisection of the time until the level reaches one (bounds move
    * monotonically with time; one that does not is still evaluated every `maxWait`).
    */
   async nextDue(readers: ReadAll, now: number, maxWait: number): Promise<number> {
     const levels = this.levels(now);
     const columns: string[] = [];
-    const params: number[] = [];
+    const params: Level[] = [];
     this.bounds.forEach((bound, i) => {
       const v = levels[i];
-      if (v === null || !Number.isFinite(v)) return;
+      if (v === null || v === Infinity) return;
+      const subject = boundSubject(bound);
       const arms = (select: string, where: string) =>
         Array.from({ length: this.shardCount }, (_, s) => {
           params.push(v);
           return `SELECT ${select} AS x FROM s${s}.${quoteName(bound.topic)} WHERE ${where}`;
         }).join(" UNION ALL ");
       columns.push(
-        `(SELECT min(x) FROM (${arms("min(timestamp)", "timestamp > ?")})) AS up${i}`,
-        `(SELECT max(x) FROM (${arms("max(timestamp)", "timestamp < ?")})) AS down${i}`,
-        `(SELECT max(x) FROM (${arms("1", "timestamp = ?")})) AS eq${i}`,
+        `(SELECT min(x) FROM (${arms(`min(${subject})`, `${subject} > ?`)})) AS up${i}`,
+        `(SELECT max(x) FROM (${arms(`max(${subject})`, `${subject} < ?`)})) AS down${i}`,
+        `(SELECT max(x) FROM (${arms("1", `${subject} = ?`)})) AS eq${i}`,
       );
     });
     const near = columns.length
@@ -136,13 +166,15 @@ export class ClockBounds {
     const due = (t: number) =>
       this.levels(t).some((w, i) => {
         const v = levels[i];
-        if (v === null || w === null) return (v === null) !== (w === null);
-        if (!Number.isFinite(v) || !Number.isFinite(w)) return v !== w;
-        if (w === v) return false;
-        if (near[`eq${i}`] !== null) return true;
-        const up = near[`up${i}`];
-        const down = near[`down${i}`];
-        return w > v ? up !== null && Number(up) <= w : down !== null && Number(down) >= w;
+        if (v === Infinity || w === Infinity) return v !== w;
+        const crosses = this.#crosses.get(
+          v,
+          w,
+          near[`eq${i}`] === null || near[`eq${i}`] === undefined ? 0 : 1,
+          (near[`up${i}`] ?? null) as Level,
+          (near[`down${i}`] ?? null) as Level,
+        ) as { crosses: number };
+        return crosses.crosses === 1;
       });
     let hi = now + maxWait;
     if (!due(hi)) return hi;

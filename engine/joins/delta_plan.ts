@@ -80,7 +80,7 @@ function analyze(original: string, topics: readonly string[]): DeltaAnalysis {
     const clock = readsClock ? clockBounds(shape) : undefined;
     if (typeof clock === "string") return { exact: false, reason: clock };
     const drives = shape.occurrences.map((o) => restrictions(shape, o.index));
-    const indexes = drives.flat().flatMap((r) => r.index ? [r.index] : []);
+    const indexes = [...drives.flat(), ...clock ?? []].flatMap((r) => r.index ? [r.index] : []);
     const fingerprint = hashString(JSON.stringify({ v: PLAN_VERSION, sql: shape.sql }))
       .toString(36);
     const plan = { shape, drives, indexes, fingerprint, clock };
