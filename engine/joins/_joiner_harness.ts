@@ -13,7 +13,7 @@ import type { Result } from "../types.ts";
 import { FakeClock } from "../windows/_fake_clock.ts";
 import { analyzeSql } from "./analyze.ts";
 import { analyzeDelta } from "./delta_plan.ts";
-import { bindClock } from "./clock_bound.ts";
+import { bindClock } from "./clock_rewrite.ts";
 import { NowReaders } from "./clock_evaluator.ts";
 import { EmittedState } from "./emitted.ts";
 import { FullEvaluator, type TopicChanges } from "./evaluator.ts";

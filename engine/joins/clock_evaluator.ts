@@ -10,7 +10,8 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Params, Readers, Row } from "../store/readers.ts";
 import type { Clock } from "../types.ts";
-import { boundSubject, type ClockBound, NOW_PARAM, timeValue } from "./clock_bound.ts";
+import { boundSubject, type ClockBound } from "./clock_bound.ts";
+import { NOW_PARAM, timeValue } from "./clock_rewrite.ts";
 import type { EmittedState } from "./emitted.ts";
 import type { Evaluation, Evaluator, JoinDefinition, TopicChanges } from "./evaluator.ts";
 import { DeltaEvaluator, type DeltaOptions } from "./delta.ts";

@@ -18,7 +18,8 @@ import { hashString } from "./emitted.ts";
 import { DeltaSql } from "./delta_sql.ts";
 import { topicView } from "../store/reader_db.ts";
 import { type Equality, parseShape, type Shape, ShapeProblem, type Term } from "./shape.ts";
-import { bindClock, type ClockBound, clockBounds } from "./clock_bound.ts";
+import { type ClockBound, clockBounds } from "./clock_bound.ts";
+import { bindClock } from "./clock_rewrite.ts";
 
 /** Bump when the rewrite changes what provenance means, so stored provenance is rebuilt. */
 const PLAN_VERSION = 1;
