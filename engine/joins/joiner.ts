@@ -1,7 +1,9 @@
 /**
  * Runs every join after each committed batch that touches a topic it reads, delivers
  * what changed to its sinks, then records the delivery. One evaluation per join runs
- * at a time; batches that commit meanwhile are merged into the next one.
+ * at a time; batches that commit meanwhile are merged into the next one. Rows that
+ * retention or tiering evict are changes too, and a join whose results change with
+ * time alone (a clock bound) is also evaluated when its evaluator says they next do.
  */
 import { backoffDelay } from "../backoff.ts";
 import type { Logger } from "../log.ts";
