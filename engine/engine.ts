@@ -205,9 +205,13 @@ export class Engine {
       // Joins catch up on what committed while they were not running.
       const joinLog = log.child("joiner");
       const tasks = await joinTasks(config, { meta, readers, sinks, clock, log: joinLog });
-      const joiner = new Joiner(tasks, readers, () => writer.seqs(), joinLog, metrics);
+      const joiner = new Joiner(tasks, readers, () => writer.seqs(), joinLog, metrics, {
+        clock,
+        timers: opts.timers ?? systemTimers,
+      });
       writer.onCommit((batch) => joiner.onCommit(batch));
       startup.phase = "catching joins up on what committed while the engine was stopped";
+      writer.onEvict((eviction) => joiner.onEvict(eviction));
       await carrySseSets(config, sinks, readers, clock);
       await joiner.recover();
 

@@ -163,6 +163,13 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
           }), which joins do not bind`,
         );
       }
+      if (join.on_eviction === "keep" && join.mode === "full") {
+        report(
+          ["joins", i, "on_eviction"],
+          "on_eviction: keep needs delta evaluation (a full evaluation cannot tell an evicted " +
+            "row from a deleted one); remove on_eviction: keep or mode: full",
+        );
+      }
       if (!analysis.columns.includes(join.key)) {
         report(
           ["joins", i, "key"],
@@ -173,6 +180,13 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
       if (analysis.topics.length && join.mode !== "full") {
         const delta = analyzeDelta(join.sql, topicNames, join.key);
         joinDelta.set(join.name, delta);
+        if (join.on_eviction === "keep" && !delta.exact && join.mode !== "delta") {
+          report(
+            ["joins", i, "on_eviction"],
+            `on_eviction: keep needs delta evaluation, and this join runs in full mode ` +
+              `(${delta.reason}); remove on_eviction: keep`,
+          );
+        }
         if (join.mode === "delta" && !delta.exact) {
           report(
             ["joins", i, "mode"],

@@ -223,3 +223,27 @@ sources:
   assert.equal(topicRetention(config, "pinned"), 300_000);
   assert.equal(topicRetention(config, "events"), 3_600_000);
 });
+
+Deno.test("on_eviction: keep is refused where the join runs in full, with the reason", () => {
+  const keep = BASE.replace(
+    "    sinks: [results]\n",
+    "    on_eviction: keep\n    sinks: [results]\n",
+  );
+  parseConfig(keep, "litejoin.yaml", () => undefined);
+  assert.deepEqual(
+    problems(keep.replace("on_eviction: keep", "on_eviction: keep\n    mode: full")),
+    [
+      "litejoin.yaml:15:18: joins[0].on_eviction: on_eviction: keep needs delta evaluation (a full " +
+      "evaluation cannot tell an evicted row from a deleted one); remove on_eviction: keep or mode: full",
+    ],
+  );
+  const ranked = keep.replace(
+    "SELECT o.key AS order_id, json_extract(c.payload, '$.name') AS customer",
+    "SELECT o.key AS order_id, row_number() OVER (ORDER BY o.timestamp) AS customer",
+  );
+  assert.match(
+    problems(ranked).join("\n"),
+    /joins\[0\]\.on_eviction: on_eviction: keep needs delta evaluation, and this join runs in full mode \(it uses window functions/,
+  );
+  assert.deepEqual(problems(keep.replace("on_eviction: keep", "on_eviction: never")).length, 1);
+});

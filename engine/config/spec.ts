@@ -113,6 +113,11 @@ export const joinSpec = object({
     "auto: delta evaluation when SQLite shows it is exact for the query, else full; " +
       "delta: require it; full: re-run the whole query after every batch.",
   ),
+  on_eviction: oneOf(["retract", "keep"] as const).default("retract").describe(
+    "When retention or tiering evicts a row a result came from: retract: deliver the " +
+      "result's change (a delete, or an update for a LEFT JOIN), as if the row were deleted; " +
+      "keep: leave the result as delivered (the join forgets it; needs delta evaluation).",
+  ),
 });
 
 export const configSpec = object({

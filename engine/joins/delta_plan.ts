@@ -19,6 +19,8 @@ import { DeltaSql } from "./delta_sql.ts";
 import { topicView } from "../store/reader_db.ts";
 import { analyzeGroups, GROUPING_BLOCKER, type GroupPlan } from "./group_plan.ts";
 import { type Equality, parseShape, type Shape, ShapeProblem, type Term } from "./shape.ts";
+import { type ClockBound, clockBounds } from "./clock_bound.ts";
+import { bindClock } from "./clock_rewrite.ts";
 
 /** Bump when the rewrite changes what provenance means, so stored provenance is rebuilt. */
 const PLAN_VERSION = 1;
@@ -45,6 +47,8 @@ export interface DeltaPlan {
   fingerprint: string;
   /** Set for a GROUP BY join: this plan is that of its rows before grouping. */
   group?: GroupPlan;
+  /** Bounds on the clock, when the SQL reads it (its `shape.sql` then binds `NOW_PARAM`). */
+  clock?: ClockBound[];
 }
 
 export type DeltaAnalysis =
@@ -67,8 +71,10 @@ export function analyzeDelta(
   }
 }
 
-function analyze(sql: string, topics: readonly string[], key?: string): DeltaAnalysis {
+function analyze(original: string, topics: readonly string[], key?: string): DeltaAnalysis {
   const db = new DatabaseSync(":memory:");
+  // Clock reads become a parameter each evaluation binds: see `clock_bound.ts`.
+  const { sql, reads: readsClock } = bindClock(original);
   try {
     for (const topic of topics) db.exec(topicDdl(topic));
     const blockers = explainBlockers(db, sql);
@@ -88,11 +94,13 @@ function analyze(sql: string, topics: readonly string[], key?: string): DeltaAna
     }
     const problem = checkOccurrences(db, shape, topics);
     if (problem) return { exact: false, reason: problem };
+    const clock = readsClock ? clockBounds(shape) : undefined;
+    if (typeof clock === "string") return { exact: false, reason: clock };
     const drives = shape.occurrences.map((o) => restrictions(shape, o.index));
-    const indexes = drives.flat().flatMap((r) => r.index ? [r.index] : []);
+    const indexes = [...drives.flat(), ...clock ?? []].flatMap((r) => r.index ? [r.index] : []);
     const fingerprint = hashString(JSON.stringify({ v: PLAN_VERSION, sql: shape.sql }))
       .toString(36);
-    const plan = { shape, drives, indexes, fingerprint };
+    const plan = { shape, drives, indexes, fingerprint, clock };
     const broken = checkRewrite(plan, topics);
     if (broken) return { exact: false, reason: broken };
     return { exact: true, plan };

@@ -35,6 +35,8 @@ export interface ProvenanceUpdate {
   plan?: string;
   /** More of the evaluator's state to write in the same transaction (e.g. group membership). */
   writes?: () => void;
+  /** The now a clock-bounded join's results were evaluated at (see `clock_evaluator.ts`). */
+  clock?: number;
 }
 
 export class EmittedState {
@@ -167,12 +169,19 @@ export class EmittedState {
     return this.meta.get(`join:${this.join}`, "delta_plan");
   }
 
+  /** The now the delivered results of a clock-bounded join were evaluated at, if recorded. */
+  clockNow(): number | undefined {
+    const value = this.meta.get(`join:${this.join}`, "clock_now");
+    return value === undefined ? undefined : Number(value);
+  }
+
   /** Forgets the provenance (a join evaluated in full does not keep it up to date). */
   resetProvenance(): void {
     this.meta.transaction(() => {
       this.#clearSources.run(this.join);
       this.#clearReverse.run(this.join);
       this.meta.delete(`join:${this.join}`, "delta_plan");
+      this.meta.delete(`join:${this.join}`, "clock_now");
     });
   }
 
@@ -208,6 +217,9 @@ export class EmittedState {
       }
       provenance?.writes?.();
       if (provenance?.plan) this.meta.set(`join:${this.join}`, "delta_plan", provenance.plan);
+      if (provenance?.clock !== undefined) {
+        this.meta.set(`join:${this.join}`, "clock_now", String(provenance.clock));
+      }
       progress.forEach((seq, i) => this.meta.set(`join:${this.join}`, `shard_${i}`, String(seq)));
     });
   }

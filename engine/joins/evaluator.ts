@@ -52,6 +52,11 @@ export interface Evaluator {
    * `[driving topic, sql, params]`. Absent when evaluation re-reads everything.
    */
   statements?(): [string, string, string[]][];
+  /**
+   * When results may next change with no new data (clock time, ms): the joiner
+   * evaluates then. Undefined when only data changes them.
+   */
+  nextDue?(): number | undefined;
 }
 
 /**
@@ -64,7 +69,7 @@ export class FullEvaluator implements Evaluator {
 
   constructor(
     readonly join: JoinDefinition,
-    readonly readers: Readers,
+    readonly readers: Pick<Readers, "all">,
     readonly emitted: EmittedState,
     readonly clock: Clock,
   ) {}

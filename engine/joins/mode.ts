@@ -11,6 +11,7 @@ import type { Clock } from "../types.ts";
 import { DeltaEvaluator } from "./delta.ts";
 import { GroupEvaluator } from "./group.ts";
 import { forgetMembers } from "./group_members.ts";
+import { clockEvaluator } from "./clock_evaluator.ts";
 import type { DeltaAnalysis } from "./delta_plan.ts";
 import type { EmittedState } from "./emitted.ts";
 import { type Evaluator, FullEvaluator, type JoinDefinition } from "./evaluator.ts";
@@ -34,7 +35,10 @@ export function modeOf(
     : group
     ? `recomputes only the groups a batch touches (GROUP BY ${group.term})`
     : "SQLite shows it is delta-exact";
-  return { mode: "delta", reason };
+  const clock = analysis.plan.clock
+    ? "; bounded by the clock, also evaluated when a row crosses"
+    : "";
+  return { mode: "delta", reason: reason + clock };
 }
 
 export function chooseEvaluator(
@@ -54,6 +58,9 @@ export function chooseEvaluator(
       evaluator: new FullEvaluator(definition, deps.readers, deps.emitted, deps.clock),
       reason,
     };
+  }
+  if (analysis.plan.clock) {
+    return { evaluator: clockEvaluator(definition, analysis.plan, deps), reason };
   }
   const evaluator = new (analysis.plan.group ? GroupEvaluator : DeltaEvaluator)(
     definition,

@@ -33,6 +33,19 @@ export interface CommitFailure {
 
 /** While a shard's commits fail, how often it commits a small probe to see if it has room again. */
 export const PROBE_INTERVAL_MS = 2000;
+/**
+ * Rows an eviction removed from one shard (retention's deletes, tiering's move to the
+ * warm tier): not writes, but the rows are gone all the same. The eviction took seq
+ * `seq` of the shard, so progress recorded up to a seq covers the evictions before it.
+ */
+export interface Eviction {
+  shard: number;
+  seq: number;
+  topic: string;
+  keys: readonly string[];
+}
+
+export type EvictionListener = (eviction: Eviction) => void;
 
 /** Raised when the writer cannot take more messages right now; try again shortly. */
 export class BacklogError extends Error {
@@ -126,6 +139,7 @@ class ShardThread {
 export class Writer {
   readonly #threads: ShardThread[];
   readonly #listeners = new Set<CommitListener>();
+  readonly #evictionListeners = new Set<EvictionListener>();
   #backlog = 0;
   #closed = false;
   /** Payload indexes each shard created or dropped when it opened. */
@@ -323,7 +337,24 @@ export class Writer {
 
   /** Deletes up to `limit` rows of `topic` older than `cutoff` in one shard; returns how many. */
   async expire(shard: number, topic: string, cutoff: number, limit: number): Promise<number> {
-    const reply = await this.#threads[shard].request({ op: "expire", topic, cutoff, limit });
+    return this.#evicted(
+      shard,
+      await this.#threads[shard].request({ op: "expire", topic, cutoff, limit }),
+    );
+  }
+
+  /** Tells the eviction listeners what an eviction removed; returns how many rows. */
+  #evicted(shard: number, reply: ShardDone): number {
+    for (const { topic, keys } of reply.evicted ?? []) {
+      this.#threads[shard].seq = Math.max(this.#threads[shard].seq, reply.seq);
+      for (const listener of this.#evictionListeners) {
+        try {
+          listener({ shard, seq: reply.seq, topic, keys });
+        } catch (error) {
+          console.error(`eviction listener failed: ${(error as Error).message}`);
+        }
+      }
+    }
     return reply.changes ?? 0;
   }
 
@@ -339,7 +370,7 @@ export class Writer {
     tombstones = false,
   ): Promise<number> {
     const reply = await this.#threads[shard].request({ op: "evict", topic, versions, tombstones });
-    return reply.changes ?? 0;
+    return this.#evicted(shard, reply);
   }
 
   /**
@@ -361,12 +392,21 @@ export class Writer {
       limit,
       tombstones,
     });
-    return reply.changes ?? 0;
+    return this.#evicted(shard, reply);
   }
 
   /** Checkpoints one shard's WAL (PASSIVE: never blocks readers or commits). */
   async checkpoint(shard: number): Promise<void> {
     await this.#threads[shard].request({ op: "checkpoint" });
+  }
+
+  /**
+   * Calls `listener` after every eviction that removed rows, in seq order per shard with
+   * the commits. Returns a function that stops it.
+   */
+  onEvict(listener: EvictionListener): () => void {
+    this.#evictionListeners.add(listener);
+    return () => this.#evictionListeners.delete(listener);
   }
 
   /** Calls `listener` after every commit, in commit order per shard. Returns a function that stops it. */

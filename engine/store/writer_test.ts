@@ -258,3 +258,24 @@ Deno.test("writer's row counts follow tiering's evictions, by version and by exp
   assert.equal(rows(dataDir, 0, "SELECT key FROM orders").length, 5);
   await writer.close();
 });
+
+Deno.test("every eviction that removes rows takes a seq and tells the eviction listeners its keys", async () => {
+  const { writer } = await openWriter({ shardCount: 1 });
+  const heard: string[] = [];
+  writer.onEvict((e) => heard.push(`${e.seq}:${e.topic}:${[...e.keys].sort().join(",")}`));
+  await writer.write(Array.from({ length: 6 }, (_, i) => msg(`o-${i}`, { n: i }, "orders", i)));
+  assert.deepEqual(writer.seqs(), [6]);
+  assert.equal(await writer.expire(0, "orders", 2, 100), 2); // o-0, o-1
+  assert.equal(await writer.expire(0, "orders", 2, 100), 0); // nothing left: no seq taken
+  assert.equal(
+    await writer.evict(0, "orders", { keys: ["o-2", "o-9"], seqs: [3, 1], timestamps: [2, 0] }),
+    1,
+  );
+  await writer.evictExported(0, "orders", { from: 3, to: 5, upTo: 6 }, 100); // o-3, o-4
+  assert.deepEqual(heard, ["7:orders:o-0,o-1", "8:orders:o-2", "9:orders:o-3,o-4"]);
+  assert.deepEqual(writer.seqs(), [9]);
+  // Writes go on after the seqs evictions took.
+  await writer.write([msg("o-7", {}, "orders", 7)]);
+  assert.deepEqual(writer.seqs(), [10]);
+  await writer.close();
+});
