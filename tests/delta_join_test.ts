@@ -33,6 +33,13 @@ joins:
       SELECT json_extract(payload, '$.customer_id') AS customer_id, count(*) AS orders
       FROM orders GROUP BY 1
     sinks: [hook]
+  - name: recent_known_customer
+    key: order_id
+    sql: |
+      SELECT o.key AS order_id, json_extract(c.payload, '$.name') AS customer
+      FROM orders o JOIN customers c ON c.key = json_extract(o.payload, '$.customer_id')
+      WHERE o.timestamp > (strftime('%s', 'now') - 3600) * 1000
+    sinks: [hook]
 sinks:
   - { name: hook, type: http, url: "${hook}", retries: 3, backoff: { initial: 10ms, max: 50ms } }
 `;
@@ -53,6 +60,7 @@ Deno.test("delta joins: a new customer updates its orders, a changed key deletes
       "with_customer:delta",
       "known_customer:delta",
       "orders_per_customer:delta",
+      "recent_known_customer:delta",
     ]);
     assert.ok(
       lines.some((l) =>
@@ -219,6 +227,14 @@ Deno.test("a delta join retracts a result whose source row was deleted while no 
       "o2:delete",
     ]);
     assert.ok(ops(receiver, "with_customer").includes("o2:update:null"));
+    // A clock-bounded join re-reads everything at start too (its stale() alone must not
+    // skip the resync that finds the deleted customer).
+    assert.deepEqual(ops(receiver, "recent_known_customer"), [
+      "o1:insert:Ada",
+      "o2:insert:Bob",
+      "o3:insert:Ada",
+      "o2:delete",
+    ]);
   } finally {
     await second.stop();
     await receiver.stop();
@@ -235,6 +251,7 @@ Deno.test("litejoin validate shows each join's mode and why, and exits 2 when mo
     "  join with_customer: mode delta (SQLite shows it is delta-exact)",
     "  join known_customer: mode delta (SQLite shows it is delta-exact)",
     "  join orders_per_customer: mode delta (recomputes only the groups a batch touches (GROUP BY json_extract(payload, '$.customer_id')))",
+    "  join recent_known_customer: mode delta (SQLite shows it is delta-exact; bounded by the clock, also evaluated when a row crosses)",
   ]);
   await Deno.writeTextFile(
     `${dir}/litejoin.yaml`,
