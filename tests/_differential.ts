@@ -25,10 +25,15 @@ export class EngineUnderTest {
   /** False once stopped, until resumed. */
   running = true;
 
-  private constructor(readonly dir: string, private process: EngineProcess) {}
+  private constructor(
+    readonly dir: string,
+    readonly joins: readonly string[],
+    private process: EngineProcess,
+  ) {}
 
-  static async start(dir: string): Promise<EngineUnderTest> {
-    return new EngineUnderTest(dir, await spawnEngine(dir));
+  /** Starts the engine on `dir`, whose config declares `joins` (all of which `settle` waits for). */
+  static async start(dir: string, joins: readonly string[]): Promise<EngineUnderTest> {
+    return new EngineUnderTest(dir, joins, await spawnEngine(dir));
   }
 
   get url(): string {
@@ -110,6 +115,15 @@ export class EngineUnderTest {
     let quietPolls = 0;
     await waitFor("every join to deliver what is committed", async () => {
       const m = await this.metrics();
+      for (const join of this.joins) {
+        for (
+          const gauge of ["litejoin_join_pending_keys", "litejoin_join_oldest_pending_seconds"]
+        ) {
+          if (!m.has(`${gauge}{join="${join}"}`)) {
+            throw new Error(`/metrics has no ${gauge} of ${join}`);
+          }
+        }
+      }
       const busy = [...m].filter(([name, value]) =>
         value !== 0 &&
         /^litejoin_(join_pending_keys|join_oldest_pending_seconds|sink_backlog_results|writer_backlog_messages)\b/

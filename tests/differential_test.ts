@@ -9,7 +9,13 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { EngineUnderTest, joinModes, openTopics, readTopic } from "./_differential.ts";
 import { checkJoins, checkWindows, timeless } from "./_differential_check.ts";
-import { CLOCK_BOUND_S, differentialConfig, JOINS, WINDOWS } from "./_differential_queries.ts";
+import {
+  CLOCK_BOUND_S,
+  differentialConfig,
+  JOINS,
+  variantName,
+  WINDOWS,
+} from "./_differential_queries.ts";
 import {
   API_TOPICS,
   type ModelServer,
@@ -56,14 +62,12 @@ async function send(
 
 /** Waits until each API source has committed the model as it is now, and the topics hold exactly the model. */
 async function converge(engine: EngineUnderTest, model: ModelServer, workload: Workload) {
-  await Promise.all(API_TOPICS.map((topic) =>
-    Promise.race([
-      model.caughtUp(topic),
-      sleep(20_000).then(() => {
-        throw new Error(`${topic}_api did not poll:\n${engine.log()}`);
-      }),
-    ])
-  ));
+  await Promise.all(API_TOPICS.map(async (topic) => {
+    let polled = false;
+    const caughtUp = model.caughtUp(topic).then(() => polled = true);
+    await waitFor(`${topic}_api to poll the model twice`, () => polled, 20_000);
+    await caughtUp;
+  }));
   for (const topic of API_TOPICS) {
     const want = new Map([...workload.model[topic]].map(([k, v]) => [k, canonical(v)]));
     let got = new Map<string, string>();
@@ -101,7 +105,8 @@ async function differential(seed: number): Promise<void> {
   const model = await serveModel(workload);
   const dir = await Deno.makeTempDir({ prefix: "litejoin-diff-" });
   await Deno.writeTextFile(`${dir}/litejoin.yaml`, differentialConfig(model.url));
-  const engine = await EngineUnderTest.start(dir);
+  const variants = JOINS.flatMap((j) => [variantName(j, "auto"), variantName(j, "full")]);
+  const engine = await EngineUnderTest.start(dir, variants);
   try {
     const modes = joinModes(engine.log());
     const plan = new Set<number>();
