@@ -12,8 +12,7 @@ import {
   sinkTable,
   typedRows,
 } from "./_differential.ts";
-import { type JoinSpec, variantName, type WindowSpec } from "./_differential_queries.ts";
-import { SESSION_GAP_MS, tumbleStart } from "./_differential_workload.ts";
+import { type JoinSpec, TUMBLE_MS, variantName, type WindowSpec } from "./_differential_queries.ts";
 
 /** True for joins whose result does not move with the clock: neither a clock bound nor an expiring topic. */
 export const timeless = (join: JoinSpec) =>
@@ -109,7 +108,6 @@ function covers(
 ): boolean {
   const start = Number(row.get("window_start")!.value);
   const end = Number(row.get("window_end")!.value);
-  if (window.type === "tumbling") return start === tumbleStart(r.at);
-  return row.get("session_key")!.value === r.sensor && start <= r.at && r.at < end &&
-    end - start >= SESSION_GAP_MS;
+  if (window.type === "tumbling") return start === Math.floor(r.at / TUMBLE_MS) * TUMBLE_MS;
+  return row.get("session_key")!.value === r.sensor && start <= r.at && r.at < end;
 }

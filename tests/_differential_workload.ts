@@ -1,11 +1,15 @@
 /**
  * The seeded random workload of the differential test: a model of what each topic should
  * hold, changed in waves of inserts, updates and deletes, and a REST endpoint serving
- * that model to the engine's API sources (which is how keys get deleted: the HTTP source
- * only inserts and updates).
+ * that model to the engine's API sources.
+ *
+ * The HTTP source only inserts and updates, so deletes come from API sources (with
+ * `deletes: true`) polling the model of `orders`, `customers` and `readings`: a key
+ * dropped from the model is deleted by the next poll. The HTTP writes of `orders` and
+ * `readings` come back through them too, as the same payload (or, when a poll races an
+ * HTTP post, the version before it, which the next poll corrects), so those topics get
+ * two writers whose commits interleave.
  */
-import { SESSION_GAP_MS, TUMBLE_MS } from "./_differential_queries.ts";
-
 export type Payload = Record<string, unknown> & { id: string };
 
 /** Seeded random numbers (mulberry32): one seed, one sequence. */
@@ -270,10 +274,6 @@ export class Workload {
     return opener;
   }
 }
-
-/** Windows of `at` (for checks that every reading was delivered in some window). */
-export const tumbleStart = (at: number) => Math.floor(at / TUMBLE_MS) * TUMBLE_MS;
-export { SESSION_GAP_MS };
 
 /** A REST endpoint serving the model of each API topic, counting the polls it answers. */
 export interface ModelServer {
