@@ -8,6 +8,7 @@ import { openReader } from "../engine/store/reader_db.ts";
 import { type EngineProcess, spawnEngine } from "./_process.ts";
 import { waitFor } from "./_helpers.ts";
 import type { Post } from "./_differential_workload.ts";
+import { SHARDS } from "./_differential_queries.ts";
 
 /**
  * Whether the SQLite sink keeps INTEGER and REAL apart. Until it does (issue 18, item 6:
@@ -16,12 +17,8 @@ import type { Post } from "./_differential_workload.ts";
  */
 export const SINK_KEEPS_INTEGERS = false;
 
-export const SHARDS = 3;
-
 /** `litejoin run` on the test's directory, restarted as the test goes. */
 export class EngineUnderTest {
-  /** The logs of every earlier run, oldest first. */
-  readonly logs: string[] = [];
   /** False once stopped, until resumed. */
   running = true;
 
@@ -89,7 +86,6 @@ export class EngineUnderTest {
   }
 
   async #respawn(): Promise<void> {
-    this.logs.push(this.process.log());
     this.process = await spawnEngine(this.dir);
     this.running = true;
   }

@@ -27,6 +27,7 @@ export interface WindowSpec {
   sql: string;
 }
 
+export const SHARDS = 3;
 /** Rows of `orders` newer than this many seconds are `recent_*` (the clock bound). */
 export const CLOCK_BOUND_S = 3;
 /** Retention of `clicks`, whose rows expire during the test. */
@@ -177,7 +178,7 @@ ${block(join.sql)}`
 ${block(w.sql)}`
   );
   return `http: { listen: "127.0.0.1:0" }
-engine: { data_dir: ./data, shard_count: 3, retention_interval: 200ms }
+engine: { data_dir: ./data, shard_count: ${SHARDS}, retention_interval: 200ms }
 topics:
   - { name: clicks, retention: ${CLICKS_RETENTION_MS}ms }
 sources:
