@@ -21,6 +21,7 @@ export const SINK_KEEPS_INTEGERS = false;
 export class EngineUnderTest {
   /** False once stopped, until resumed. */
   running = true;
+  #runs = 0;
 
   private constructor(
     readonly dir: string,
@@ -60,7 +61,7 @@ export class EngineUnderTest {
   /** SIGKILL, then a new process on the same data. */
   async crash(): Promise<void> {
     this.process.child.kill("SIGKILL");
-    await this.process.exited;
+    await this.#exited();
     await this.#respawn();
   }
 
@@ -74,7 +75,7 @@ export class EngineUnderTest {
   async stop(): Promise<void> {
     this.running = false;
     this.process.child.kill("SIGTERM");
-    const status = await this.process.exited;
+    const status = await this.#exited();
     if (status.code !== 0) {
       throw new Error(`litejoin exited with ${status.code} on SIGTERM:\n${this.log()}`);
     }
@@ -83,6 +84,13 @@ export class EngineUnderTest {
   /** Starts a stopped engine again. */
   resume(): Promise<void> {
     return this.#respawn();
+  }
+
+  /** Waits for the process to exit and keeps its log as `engine-<n>.log` in the directory. */
+  async #exited(): Promise<Deno.CommandStatus> {
+    const status = await this.process.exited;
+    await Deno.writeTextFile(`${this.dir}/engine-${++this.#runs}.log`, this.log());
+    return status;
   }
 
   async #respawn(): Promise<void> {

@@ -107,6 +107,7 @@ async function differential(seed: number): Promise<void> {
   await Deno.writeTextFile(`${dir}/litejoin.yaml`, differentialConfig(model.url));
   const variants = JOINS.flatMap((j) => [variantName(j, "auto"), variantName(j, "full")]);
   const engine = await EngineUnderTest.start(dir, variants);
+  let passed = false;
   try {
     const modes = joinModes(engine.log());
     for (const join of JOINS) {
@@ -176,10 +177,12 @@ async function differential(seed: number): Promise<void> {
       }
     }
     if (failures.length) throw new Error(failures.join("\n"));
+    passed = true;
   } finally {
     if (engine.running) await engine.stop().catch(() => {});
     await model.stop();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    if (passed) await Deno.remove(dir, { recursive: true });
+    else console.log(`differential: data, results and engine logs kept in ${dir}`);
   }
 }
 
