@@ -28,7 +28,7 @@ import { waitFor } from "./_helpers.ts";
 
 const ROUNDS = 6;
 const WAVES = 6;
-const CRASHES = 3;
+const CRASHES = 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const canonical = (value: unknown): string =>
   JSON.stringify(
