@@ -29,7 +29,7 @@ export class EngineUnderTest {
     private process: EngineProcess,
   ) {}
 
-  /** Starts the engine on `dir`, whose config declares `joins` (all of which `settle` waits for). */
+  /** Starts the engine on `dir`, whose config declares `joins` (`settle` waits for each). */
   static async start(dir: string, joins: readonly string[]): Promise<EngineUnderTest> {
     return new EngineUnderTest(dir, joins, await spawnEngine(dir));
   }
@@ -43,7 +43,7 @@ export class EngineUnderTest {
     return this.process.log();
   }
 
-  /** Posts one request; true when the engine acknowledged it (202), false when it may not have stored it. */
+  /** Posts one request: true once acknowledged (202), false when it may not be stored. */
   async post(post: Post): Promise<boolean> {
     try {
       const response = await fetch(`${this.url}/${post.topic}`, {

@@ -14,7 +14,7 @@ import {
 } from "./_differential.ts";
 import { type JoinSpec, TUMBLE_MS, variantName, type WindowSpec } from "./_differential_queries.ts";
 
-/** True for joins whose result does not move with the clock: neither a clock bound nor an expiring topic. */
+/** True for joins whose result does not move with the clock (no clock bound, no expiring topic). */
 export const timeless = (join: JoinSpec) =>
   !join.sql.includes("'now'") && !/\bclicks\b/.test(join.sql);
 

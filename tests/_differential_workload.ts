@@ -278,7 +278,10 @@ export class Workload {
 /** A REST endpoint serving the model of each API topic, counting the polls it answers. */
 export interface ModelServer {
   url: string;
-  /** Resolves after `topic`'s source has polled twice since the call: once the model as it is now is committed. */
+  /**
+   * Resolves once `topic`'s source has polled twice since the call, so that the model as
+   * it is now is committed.
+   */
   caughtUp(topic: ApiTopic): Promise<void>;
   stop(): Promise<void>;
 }

@@ -39,7 +39,10 @@ const canonical = (value: unknown): string =>
         : v,
   );
 
-/** Sends a wave's posts at once; with `crashAfterMs`, SIGKILLs the engine meanwhile, restarts it, and posts again what it may not have stored. */
+/**
+ * Sends a wave's posts at once. With `crashAfterMs`, SIGKILLs the engine meanwhile,
+ * restarts it, and posts again what it may not have stored.
+ */
 async function send(
   engine: EngineUnderTest,
   workload: Workload,
@@ -60,7 +63,7 @@ async function send(
   }
 }
 
-/** Waits until each API source has committed the model as it is now, and the topics hold exactly the model. */
+/** Waits until each API source has committed the model as it is now: the topics hold it exactly. */
 async function converge(engine: EngineUnderTest, model: ModelServer, workload: Workload) {
   await Promise.all(API_TOPICS.map(async (topic) => {
     let polled = false;
