@@ -29,9 +29,9 @@ export interface WindowSpec {
 
 export const SHARDS = 3;
 /** Rows of `orders` newer than this many seconds are `recent_*` (the clock bound). */
-export const CLOCK_BOUND_S = 3;
+export const CLOCK_BOUND_S = 5;
 /** Retention of `clicks`, whose rows expire during the test. */
-export const CLICKS_RETENTION_MS = 3_000;
+export const CLICKS_RETENTION_MS = 5_000;
 /** Window grace, in event time: far beyond the wall time one round takes. */
 export const WINDOW_GRACE_MS = 300_000;
 /** Tumbling window size and session gap, in event time. */
