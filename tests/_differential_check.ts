@@ -12,7 +12,13 @@ import {
   sinkTable,
   typedRows,
 } from "./_differential.ts";
-import { type JoinSpec, TUMBLE_MS, variantName, type WindowSpec } from "./_differential_queries.ts";
+import {
+  type JoinSpec,
+  SLIDE_MS,
+  TUMBLE_MS,
+  variantName,
+  type WindowSpec,
+} from "./_differential_queries.ts";
 
 /** True for joins whose result does not move with the clock (no clock bound, no expiring topic). */
 export const timeless = (join: JoinSpec) =>
@@ -109,5 +115,6 @@ function covers(
   const start = Number(row.get("window_start")!.value);
   const end = Number(row.get("window_end")!.value);
   if (window.type === "tumbling") return start === Math.floor(r.at / TUMBLE_MS) * TUMBLE_MS;
+  if (window.type === "sliding") return start === Math.floor(r.at / SLIDE_MS) * SLIDE_MS;
   return row.get("session_key")!.value === r.sensor && start <= r.at && r.at < end;
 }

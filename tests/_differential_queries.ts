@@ -21,7 +21,7 @@ export interface JoinSpec {
 /** A window of the test, with what tells its rows apart. */
 export interface WindowSpec {
   name: string;
-  type: "tumbling" | "session";
+  type: "tumbling" | "sliding" | "session";
   /** The YAML fields beside name, type, time, sql and sinks. */
   fields: string;
   sql: string;
@@ -36,6 +36,9 @@ export const CLICKS_RETENTION_MS = 5_000;
 export const WINDOW_GRACE_MS = 300_000;
 /** Tumbling window size and session gap, in event time. */
 export const TUMBLE_MS = 10_000;
+/** Sliding windows: this long, one starting every `SLIDE_MS` (event time). */
+export const SLIDE_SIZE_MS = 10_000;
+export const SLIDE_MS = 5_000;
 export const SESSION_GAP_MS = 4_000;
 
 const o = (field: string) => `json_extract(o.payload, '$.${field}')`;
@@ -130,6 +133,14 @@ export const WINDOWS: WindowSpec[] = [
     fields: `size: ${TUMBLE_MS}ms`,
     sql: `SELECT count(*) AS readings, sum(${p("value")}) AS total, max(${p("value")}) AS peak
 FROM readings WHERE ${at} >= :window_start AND ${at} < :window_end`,
+  },
+  {
+    name: "reading_peak",
+    type: "sliding",
+    fields: `size: ${SLIDE_SIZE_MS}ms\n    slide: ${SLIDE_MS}ms`,
+    sql: `SELECT key AS reading, ${p("sensor")} AS sensor, ${p("value")} AS value
+FROM readings WHERE ${at} >= :window_start AND ${at} < :window_end
+ORDER BY ${p("value")} DESC, key LIMIT 1`,
   },
   {
     name: "reading_sessions",
