@@ -47,6 +47,10 @@ ENV LITEJOIN_CONFIG=/etc/litejoin/litejoin.yaml \
     LITEJOIN_LISTEN=0.0.0.0:8080
 VOLUME ["/var/lib/litejoin/data"]
 EXPOSE 8080
+# Liveness: /healthz, "the process is alive". Not /readyz: an orchestrator that
+# replaces unhealthy containers would restart an engine whose disk is full, which does
+# not help. Point load balancers and readiness probes at /readyz instead (README:
+# Operations); `litejoin healthcheck --ready` asks it, e.g. for compose's depends_on.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["litejoin", "healthcheck", "-c", "/etc/litejoin/litejoin.yaml"]
 STOPSIGNAL SIGTERM

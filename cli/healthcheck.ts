@@ -1,12 +1,13 @@
 /**
- * `litejoin healthcheck`: asks a running engine's `/healthz` and exits 0 when it is
- * healthy, 1 otherwise. Containers use it for HEALTHCHECK without needing curl.
+ * `litejoin healthcheck`: asks a running engine's `/healthz` (alive), or with `--ready`
+ * its `/readyz` (able to take input and deliver now), and exits 0 when it says yes, 1
+ * otherwise. Containers use it for HEALTHCHECK without needing curl.
  */
 import { loadConfig } from "../engine/mod.ts";
 import { EXIT, fail } from "./exit.ts";
 
 export async function healthcheck(
-  opts: { config: string; url?: string; timeout: string },
+  opts: { config: string; url?: string; ready?: boolean; timeout: string },
 ): Promise<void> {
   let url = opts.url;
   try {
@@ -19,7 +20,7 @@ export async function healthcheck(
         : hostname.includes(":")
         ? `[${hostname}]`
         : hostname;
-      url = `http://${host}:${port}/healthz`;
+      url = `http://${host}:${port}${opts.ready ? "/readyz" : "/healthz"}`;
     }
   } catch (error) {
     fail(error);

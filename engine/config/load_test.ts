@@ -85,6 +85,41 @@ Deno.test("config reports YAML syntax errors with their position", () => {
   assert.match(lines[0], /^litejoin\.yaml:3:1: yaml: /);
 });
 
+Deno.test("a YAML syntax error is one line: the first problem, without the cascade after it", () => {
+  const text = "engine:\n  data_dir: ./data\n   shard_count: 2\nsources: [\n";
+  assert.deepEqual(problems(text), [
+    "litejoin.yaml:2:13: yaml: Nested mappings are not allowed in compact mappings",
+  ]);
+});
+
+Deno.test("an unquoted ${VAR} inside { } or [ ] is a YAML error that says to quote it", () => {
+  const hint = (v: string, inside: string) =>
+    `${v} inside ${inside} must be quoted, or YAML reads its { as the start of a mapping: write "${v}"`;
+  assert.deepEqual(problems("engine: { data_dir: ${DATA} }\nsources: []\n", { DATA: "/d" }), [
+    `litejoin.yaml:1:21: yaml: ${hint("${DATA}", "{ }")}`,
+  ]);
+  assert.deepEqual(
+    problems("engine: { shard_count: 2, data_dir: ${DATA:-./data} }\n"),
+    [`litejoin.yaml:1:37: yaml: ${hint("${DATA:-./data}", "{ }")}`],
+  );
+  assert.deepEqual(problems('http: { cors: { origins: ["a", ${ORIGIN}] } }\n'), [
+    `litejoin.yaml:1:32: yaml: ${hint("${ORIGIN}", "[ ]")}`,
+  ]);
+  // Quoted, it reads; and in block style it needs no quotes.
+  const quoted = parseConfig(
+    'engine: { data_dir: "${DATA}" }\n',
+    "/etc/lj/litejoin.yaml",
+    (n) => n === "DATA" ? "/var/d" : undefined,
+  );
+  assert.equal(quoted.engine.data_dir, "/var/d");
+  const block = parseConfig(
+    "engine:\n  data_dir: ${DATA}\n",
+    "/etc/lj/litejoin.yaml",
+    (n) => n === "DATA" ? "/var/d" : undefined,
+  );
+  assert.equal(block.engine.data_dir, "/var/d");
+});
+
 Deno.test("config interpolates ${ENV}, with defaults, and names a missing variable", () => {
   const text = `
 http: { listen: "127.0.0.1:\${PORT}" }

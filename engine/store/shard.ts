@@ -48,6 +48,10 @@ export interface TopicCount {
  * move down the tiers like rows.
  */
 export const TOMBSTONES = "_litejoin_tombstones";
+/** Scratch table of `probeSpace`: empty between probes. */
+const PROBE = "_litejoin_probe";
+/** What a space probe writes: room for a modest batch. */
+const PROBE_BYTES = 64 * 1024;
 
 /**
  * Versions of rows, column by column: a version is a key with the `_seq` the shard gave
@@ -184,6 +188,26 @@ export class Shard {
       count.written += tally.written;
     }
     return seq;
+  }
+
+  /**
+   * Commits a row of `PROBE_BYTES` to a scratch table, then deletes it: succeeds only
+   * if the shard has room to grow again (after a full disk). Throws what SQLite said.
+   */
+  probeSpace(): void {
+    this.db.exec(`CREATE TABLE IF NOT EXISTS ${PROBE} (b BLOB)`);
+    this.db.exec(`INSERT INTO ${PROBE} VALUES (zeroblob(${PROBE_BYTES}))`);
+    this.db.exec(`DELETE FROM ${PROBE}`);
+  }
+
+  /**
+   * Caps the file at its current size (SQLite's `max_page_count`), or lifts the cap:
+   * while capped, commits that need a new page fail with "database or disk is full",
+   * as on a full disk. For fault drills and tests.
+   */
+  capSize(capped: boolean): void {
+    const pages = capped ? Number(this.db.prepare("PRAGMA page_count").get()!.page_count) : 0;
+    this.db.exec(`PRAGMA max_page_count = ${capped ? pages : 4294967294}`);
   }
 
   /** Inserts or updates `run` with seqs after `seq`; returns how many keys are new. */

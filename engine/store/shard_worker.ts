@@ -24,6 +24,8 @@ export type ShardRequest =
   | { op: "apply"; id: number; rows: Row[] }
   | { op: "expire"; id: number; topic: string; cutoff: number; limit: number }
   | { op: "checkpoint"; id: number }
+  | { op: "probe"; id: number }
+  | { op: "capSize"; id: number; capped: boolean }
   | {
     op: "evict";
     id: number;
@@ -115,6 +117,12 @@ self.onmessage = (event: MessageEvent<ShardRequest>) => {
         });
       case "checkpoint":
         shard!.checkpoint();
+        return reply({ id: request.id, seq: shard!.seq });
+      case "probe":
+        shard!.probeSpace();
+        return reply({ id: request.id, seq: shard!.seq });
+      case "capSize":
+        shard!.capSize(request.capped);
         return reply({ id: request.id, seq: shard!.seq });
       case "close":
         shard?.close();

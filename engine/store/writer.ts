@@ -25,6 +25,15 @@ export interface CommittedBatch {
 
 export type CommitListener = (batch: CommittedBatch) => void;
 
+/** A shard whose last commit failed, with SQLite's error ("database or disk is full"). */
+export interface CommitFailure {
+  shard: number;
+  error: string;
+}
+
+/** While a shard's commits fail, how often it commits a small probe to see if it has room again. */
+export const PROBE_INTERVAL_MS = 2000;
+
 /** Raised when the writer cannot take more messages right now; try again shortly. */
 export class BacklogError extends Error {
   constructor(readonly backlog: number) {
@@ -47,6 +56,8 @@ export interface WriterOptions {
   batchSize: number;
   /** Messages that may wait uncommitted before `write` refuses more. */
   maxBacklog: number;
+  /** While a shard's commits fail, how often it probes for room (default `PROBE_INTERVAL_MS`). */
+  probeIntervalMs?: number;
   /** Record a tombstone for every delete (tiering needs them). */
   tombstones?: boolean;
   /** Payload indexes every shard keeps (see `indexes.ts`). */
@@ -75,6 +86,9 @@ class ShardThread {
   inflight: PendingBatch | undefined;
   committing = false;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Why the last commit (or space probe) failed; undefined once one succeeds. */
+  failure: string | undefined;
+  probeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(readonly index: number) {
     this.worker = new Worker(new URL("./shard_worker.ts", import.meta.url), { type: "module" });
@@ -152,6 +166,17 @@ export class Writer {
   /** Messages accepted but not yet committed. */
   get backlog(): number {
     return this.#backlog;
+  }
+
+  /**
+   * The shards whose last commit failed. A shard leaves the list with its next commit
+   * that succeeds: a batch, or the probe it commits every `PROBE_INTERVAL_MS` while
+   * failing, so that it recovers even when no input arrives (say, a load balancer
+   * stopped sending while the disk was full).
+   */
+  failures(): CommitFailure[] {
+    return this.#threads.filter((t) => t.failure !== undefined)
+      .map((t) => ({ shard: t.index, error: t.failure! }));
   }
 
   /** Per shard, the seq of the last committed write. */
@@ -232,6 +257,7 @@ export class Writer {
     thread.request({ op: "apply", rows }).then(
       (reply) => {
         thread.seq = reply.seq;
+        this.#recovered(thread);
         this.#backlog -= batch.messages.length;
         const committed: CommittedBatch = {
           shard: thread.index,
@@ -249,6 +275,7 @@ export class Writer {
         batch.done.resolve();
       },
       (error: Error) => {
+        this.#failed(thread, error.message);
         this.#backlog -= batch.messages.length;
         batch.done.reject(
           new Error(`commit to shard ${thread.index} failed: ${error.message}`, { cause: error }),
@@ -262,6 +289,36 @@ export class Writer {
         else setImmediate(() => this.#commit(thread));
       }
     });
+  }
+
+  #recovered(thread: ShardThread): void {
+    thread.failure = undefined;
+    clearTimeout(thread.probeTimer);
+    thread.probeTimer = undefined;
+  }
+
+  /** Records the failure, and probes for room again later unless a commit succeeds first. */
+  #failed(thread: ShardThread, error: string): void {
+    thread.failure = error;
+    if (thread.probeTimer !== undefined || this.#closed) return;
+    thread.probeTimer = setTimeout(() => {
+      thread.probeTimer = undefined;
+      if (thread.failure === undefined || this.#closed) return;
+      // A batch on its way answers the question itself.
+      if (thread.committing || thread.pending) return this.#failed(thread, thread.failure);
+      thread.request({ op: "probe" }).then(
+        () => this.#recovered(thread),
+        (e: Error) => this.#failed(thread, e.message),
+      );
+    }, this.options.probeIntervalMs ?? PROBE_INTERVAL_MS);
+  }
+
+  /**
+   * Caps every shard file at its current size, or lifts the cap: while capped, commits
+   * that need room fail as on a full disk. For fault drills and tests.
+   */
+  async capSize(capped: boolean): Promise<void> {
+    await Promise.all(this.#threads.map((t) => t.request({ op: "capSize", capped })));
   }
 
   /** Deletes up to `limit` rows of `topic` older than `cutoff` in one shard; returns how many. */
@@ -353,6 +410,7 @@ export class Writer {
     if (this.#closed) return;
     await this.flush();
     this.#closed = true;
+    for (const thread of this.#threads) clearTimeout(thread.probeTimer);
     await Promise.allSettled(this.#threads.map((t) => t.request({ op: "close" })));
     for (const thread of this.#threads) thread.worker.terminate();
   }

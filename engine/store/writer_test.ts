@@ -132,6 +132,24 @@ Deno.test("writer rejects the writes of a failed commit and stores none of them"
   await writer.close();
 });
 
+Deno.test("a shard whose commits fail on a full file is listed until its own probe commits again", async () => {
+  const { writer } = await openWriter({ shardCount: 1, probeIntervalMs: 20 });
+  await writer.write([msg("before", {})]);
+  assert.deepEqual(writer.failures(), []);
+  await writer.capSize(true);
+  const big = { pad: "x".repeat(200_000) };
+  await assert.rejects(writer.write([msg("big", big)]), /database or disk is full/);
+  assert.deepEqual(writer.failures(), [{ shard: 0, error: "database or disk is full" }]);
+  // Probes keep failing while the file is full: still listed, with no input at all.
+  for (let i = 0; i < 3; i++) await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(writer.failures().length, 1);
+  await writer.capSize(false);
+  while (writer.failures().length) await new Promise((resolve) => setTimeout(resolve, 10));
+  await writer.write([msg("after", big)]);
+  assert.deepEqual(writer.failures(), []);
+  await writer.close();
+});
+
 Deno.test("writer expires rows older than a cutoff, in chunks", async () => {
   const { writer, dataDir } = await openWriter({ shardCount: 1 });
   await writer.write(Array.from({ length: 10 }, (_, i) => msg(`k${i}`, {}, "orders", i)));
