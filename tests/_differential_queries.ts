@@ -50,6 +50,7 @@ const recent = (alias: string) =>
 export const JOINS: JoinSpec[] = [
   {
     name: "order_customer",
+    expectedMode: "delta",
     key: "order_id",
     sql: `SELECT o.key AS order_id, ${o("amount")} AS amount, ${o("category")} AS category,
   ${c("name")} AS customer, ${c("region")} AS region
@@ -57,6 +58,7 @@ FROM orders o JOIN customers c ON c.key = ${o("customer_id")}`,
   },
   {
     name: "order_customer_left",
+    expectedMode: "delta",
     key: "order_id",
     sql: `SELECT o.key AS order_id, ${o("price")} AS price, ${c("name")} AS customer,
   ${c("tier")} AS tier
@@ -64,6 +66,7 @@ FROM orders o LEFT JOIN customers c ON c.key = ${o("customer_id")}`,
   },
   {
     name: "category_stats",
+    expectedMode: "delta",
     key: "category",
     sql: `SELECT ${p("category")} AS category, count(*) AS orders, sum(${p("amount")}) AS amount,
   avg(${p("price")}) AS avg_price, min(${p("amount")}) AS min_amount,
@@ -73,6 +76,7 @@ FROM orders GROUP BY 1 HAVING count(*) >= 2`,
   },
   {
     name: "region_revenue",
+    expectedMode: "delta",
     key: "region",
     sql: `SELECT ${c("region")} AS region, count(*) AS orders, sum(${o("amount")}) AS amount,
   max(${o("amount")}) AS biggest, avg(${o("price")}) AS avg_price
@@ -80,6 +84,7 @@ FROM orders o JOIN customers c ON c.key = ${o("customer_id")} GROUP BY 1`,
   },
   {
     name: "customer_orders",
+    expectedMode: "delta",
     key: "customer_id",
     sql: `SELECT c.key AS customer_id, ${c("name")} AS name, count(o.key) AS orders,
   sum(${o("amount")}) AS amount, min(${o("price")}) AS cheapest
@@ -97,6 +102,7 @@ WHERE t.amount > 120`,
   },
   {
     name: "recent_orders",
+    expectedMode: "delta",
     key: "order_id",
     sql: `SELECT o.key AS order_id, ${o("amount")} AS amount, ${c("name")} AS customer
 FROM orders o JOIN customers c ON c.key = ${o("customer_id")}
@@ -104,12 +110,14 @@ WHERE ${recent("o.")}`,
   },
   {
     name: "recent_by_category",
+    expectedMode: "delta",
     key: "category",
     sql: `SELECT ${p("category")} AS category, count(*) AS orders, sum(${p("amount")}) AS amount
 FROM orders WHERE ${recent("")} GROUP BY 1`,
   },
   {
     name: "click_customer",
+    expectedMode: "delta",
     key: "click_id",
     sql: `SELECT k.key AS click_id, json_extract(k.payload, '$.page') AS page, ${
       c("region")
@@ -118,6 +126,7 @@ FROM clicks k JOIN customers c ON c.key = json_extract(k.payload, '$.customer_id
   },
   {
     name: "page_clicks",
+    expectedMode: "delta",
     key: "page",
     sql: `SELECT ${p("page")} AS page, count(*) AS clicks, sum(${p("ms")}) AS ms
 FROM clicks GROUP BY 1`,

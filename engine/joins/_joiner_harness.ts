@@ -50,7 +50,7 @@ export class Harness {
   static async open(topics: string[], joins: HarnessJoin[], start: number): Promise<Harness> {
     const dir = await Deno.makeTempDir({ prefix: "litejoin-clock-" });
     const indexes = joins.flatMap((j) => {
-      const a = analyzeDelta(j.sql, topics);
+      const a = analyzeDelta(j.sql, topics, j.key);
       return a.exact ? a.plan.indexes : [];
     });
     const writer = await Writer.open({
@@ -102,7 +102,12 @@ export class Harness {
       };
       const evaluator = j.mode === "full"
         ? new FullEvaluator({ ...definition, sql: bindClock(j.sql).sql }, full, emitted, this.clock)
-        : chooseEvaluator({ mode: "auto" }, definition, analyzeDelta(j.sql, this.topics), deps)
+        : chooseEvaluator(
+          { mode: "auto" },
+          definition,
+          analyzeDelta(j.sql, this.topics, j.key),
+          deps,
+        )
           .evaluator;
       const list = this.delivered.get(j.name) ?? [];
       this.delivered.set(j.name, list);
@@ -112,7 +117,7 @@ export class Harness {
           return Promise.resolve();
         },
       } as unknown as SinkRunner;
-      const analysis = analyzeDelta(j.sql, this.topics);
+      const analysis = analyzeDelta(j.sql, this.topics, j.key);
       const occurrences = analysis.exact ? analysis.plan.shape.occurrences.map((o) => o.topic) : [];
       const forget = j.onEviction === "keep"
         ? (evicted: TopicChanges) => forgetEvicted(emitted, occurrences, evicted)

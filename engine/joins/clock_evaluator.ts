@@ -14,6 +14,7 @@ import { boundSubject, type ClockBound } from "./clock_bound.ts";
 import { NOW_PARAM, timeValue } from "./clock_rewrite.ts";
 import type { EmittedState } from "./emitted.ts";
 import type { Evaluation, Evaluator, JoinDefinition, TopicChanges } from "./evaluator.ts";
+import { GroupEvaluator } from "./group.ts";
 import { DeltaEvaluator, type DeltaOptions } from "./delta.ts";
 import type { DeltaPlan } from "./delta_plan.ts";
 import { quoteName, quoteString } from "./sql_tokens.ts";
@@ -272,7 +273,7 @@ export function clockEvaluator(
   opts: DeltaOptions = {},
 ): ClockEvaluator {
   const now = new NowReaders(deps.readers);
-  const inner = new DeltaEvaluator(
+  const inner = new (plan.group ? GroupEvaluator : DeltaEvaluator)(
     definition,
     plan,
     now,

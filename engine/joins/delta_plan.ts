@@ -20,7 +20,7 @@ import { topicView } from "../store/reader_db.ts";
 import { analyzeGroups, GROUPING_BLOCKER, type GroupPlan } from "./group_plan.ts";
 import { type Equality, parseShape, type Shape, ShapeProblem, type Term } from "./shape.ts";
 import { type ClockBound, clockBounds } from "./clock_bound.ts";
-import { bindClock } from "./clock_rewrite.ts";
+import { bindClock, NOW_PARAM } from "./clock_rewrite.ts";
 
 /** Bump when the rewrite changes what provenance means, so stored provenance is rebuilt. */
 const PLAN_VERSION = 1;
@@ -74,7 +74,9 @@ export function analyzeDelta(
 function analyze(original: string, topics: readonly string[], key?: string): DeltaAnalysis {
   const db = new DatabaseSync(":memory:");
   // Clock reads become a parameter each evaluation binds: see `clock_bound.ts`.
-  const { sql, reads: readsClock } = bindClock(original);
+  // A statement already rewritten (a GROUP BY join's rows before grouping) reads it too.
+  const { sql, reads } = bindClock(original);
+  const readsClock = reads || sql.includes(NOW_PARAM);
   try {
     for (const topic of topics) db.exec(topicDdl(topic));
     const blockers = explainBlockers(db, sql);

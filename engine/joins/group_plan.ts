@@ -17,7 +17,7 @@ import { topicDdl } from "../store/topics.ts";
 import { hashString } from "./emitted.ts";
 import type { DeltaAnalysis, DeltaPlan } from "./delta_plan.ts";
 import { GroupSql } from "./group_sql.ts";
-import { isOp, isWord, tokenize } from "./sql_tokens.ts";
+import { NOW_PARAM } from "./clock_rewrite.ts";
 import { groupSource } from "./group_term.ts";
 import type { GroupTerm, Shape } from "./shape.ts";
 
@@ -68,13 +68,6 @@ export function analyzeGroups(
     reason: `${blockers.join("; ")}, ${why}`,
   });
   if (key === undefined) return refuse("and no result key was given");
-  if (readsClock(sql)) {
-    // Rows that cross a clock bound are changes that no write reports: not handled here.
-    return refuse(
-      "and it reads the clock ('now', CURRENT_TIMESTAMP), so its groups change " +
-        "without new data",
-    );
-  }
   const columns = db.prepare(sql).columns().map((c) => c.name);
   const source = groupSource(db, sql, topics, columns, key);
   if (typeof source === "string") return refuse(source);
@@ -83,6 +76,14 @@ export function analyzeGroups(
   if (elsewhere) return refuse(`and ${elsewhere}`);
   const index = termIndex(shape, term);
   if (typeof index === "string") return refuse(index);
+  if (clockReads(sql) > clockReads(source.rowsSql)) {
+    // Bounds in WHERE and ON are the rows' (see clock_bound.ts); elsewhere the groups'
+    // values would change with no row crossing anything.
+    return refuse(
+      "and it reads the clock outside its WHERE and ON clauses, so its groups change " +
+        "without new data",
+    );
+  }
   const rows = delta.rows(source.rowsSql);
   if (!rows.exact) {
     return refuse(`and its rows before grouping are not delta-exact: ${rows.reason}`);
@@ -110,19 +111,11 @@ export function analyzeGroups(
   return { exact: true, plan };
 }
 
-const CLOCK = ["date", "time", "datetime", "julianday", "unixepoch", "strftime", "timediff"];
-
-/** Whether `sql` reads the clock: `'now'`, `CURRENT_TIMESTAMP` and kin, or `date()` without arguments. */
-function readsClock(sql: string): boolean {
-  const t = tokenize(sql);
-  return t.some((token, i) =>
-    (token.kind === "string" && token.value.toLowerCase() === "now") ||
-    isWord(token, "current_time", "current_date", "current_timestamp") ||
-    (isWord(token, ...CLOCK) && isOp(t[i + 1], "(") && isOp(t[i + 2], ")"))
-  );
+/** How many times a statement (its clock reads rewritten by `bindClock`) reads the clock. */
+function clockReads(sql: string): number {
+  return sql.split(NOW_PARAM).length - 1;
 }
 
-/** How a group term is looked up by an index: the key, the timestamp or a payload index. */
 function termIndex(
   shape: Shape,
   term: GroupTerm,
