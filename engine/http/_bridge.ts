@@ -116,14 +116,29 @@ export async function writeResponse(
   };
   res.on("close", gone);
   try {
+    // A body already in memory (JSON, an error) is sent whole, with its length; a
+    // stream's headers go out at once, before its first chunk.
+    const reading = reader.read();
+    if (await later(reading)) res.flushHeaders();
+    const first = await reading;
+    if (first.done) return void res.end();
+    let next: Promise<ReadableStreamReadResult<Uint8Array>> | undefined = reader.read();
+    const soon = await Promise.race([next, macrotask()]);
+    if (soon !== LATER && soon.done && !res.headersSent && !res.hasHeader("content-length")) {
+      res.setHeader("content-length", first.value.byteLength);
+      return void res.end(first.value);
+    }
+    let chunk: Uint8Array | undefined = first.value;
     while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
       if (res.destroyed) return;
-      if (!res.write(value) && !(await drained(res, stallMs))) {
+      if (!res.write(chunk) && !(await drained(res, stallMs))) {
         res.destroy();
         return;
       }
+      const { done, value } = await (next ?? reader.read());
+      next = undefined;
+      if (done) break;
+      chunk = value;
     }
     res.end();
   } catch (error) {
@@ -132,6 +147,14 @@ export async function writeResponse(
     res.off("close", gone);
     if (res.destroyed) reader.cancel().catch(() => {});
   }
+}
+
+const LATER = Symbol("later");
+const macrotask = () => new Promise<typeof LATER>((r) => setTimeout(r, 0, LATER));
+
+/** Whether `promise` is still pending after the current macrotask. */
+async function later(promise: Promise<unknown>): Promise<boolean> {
+  return (await Promise.race([promise.then(() => undefined), macrotask()])) === LATER;
 }
 
 /** Resolves true once `res` drains, false after `ms` without it or when it closes. */

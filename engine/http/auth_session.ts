@@ -41,20 +41,26 @@ export function readSession(
   return given.length === wanted.length && timingSafeEqual(given, wanted) ? token : undefined;
 }
 
-/** `POST /auth/login`: a session cookie for a valid token, 401 otherwise. */
+/**
+ * `POST /auth/login`: a session cookie for a valid token, 401 otherwise. A form post
+ * (from `loginPage`) is answered with a redirect to its `next` path.
+ */
 export async function login(
   request: Request,
   auth: Authenticator,
   opts: { secure: boolean; peer?: string },
 ): Promise<Response> {
-  const token = await tokenOf(request);
-  if (token instanceof Response) return token;
+  const given = await tokenOf(request);
+  if (given instanceof Response) return given;
+  const { token, form } = given;
+  const next = safeNext(given.next ?? new URL(request.url).searchParams.get("next"));
   const refuse = (reason: "missing" | "invalid", why: string) => {
     auth.refused(
       LOGIN_PATH,
       reason,
       `refused login${opts.peer ? ` from ${opts.peer}` : ""}: ${why}`,
     );
+    if (form) return loginPage(next, "That token is not valid.", 401);
     const response = jsonError(
       401,
       reason === "missing"
@@ -72,17 +78,51 @@ export async function login(
   if (!known) return refuse("invalid", "invalid token");
   const maxAge = auth.config.session_max_age;
   const expires = auth.opts.clock.now() + maxAge;
-  const response = Response.json({
-    name: known.name,
-    scopes: [...known.scopes],
-    expires_at: new Date(expires).toISOString(),
-  });
+  const response = form
+    ? new Response(null, { status: 303, headers: { location: next } })
+    : Response.json({
+      name: known.name,
+      scopes: [...known.scopes],
+      expires_at: new Date(expires).toISOString(),
+    });
   response.headers.set(
     "set-cookie",
     cookie(mintSession(known, expires), Math.floor(maxAge / 1000), opts.secure),
   );
   response.headers.set("cache-control", "no-store");
   return response;
+}
+
+/** `GET /auth/login?next=/path`: a form asking for a token, for people with a browser. */
+export function loginPage(next: string | null, message = "", status = 200): Response {
+  const esc = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const html = `<!doctype html>
+<html><head><meta charset="utf-8"><title>LiteJoin: log in</title></head>
+<body>
+<form method="post" action="${LOGIN_PATH}">
+  <p>${esc(message) || "Paste a token of http.auth.tokens."}</p>
+  <input type="password" name="token" autocomplete="current-password" required autofocus>
+  <input type="hidden" name="next" value="${esc(safeNext(next))}">
+  <button type="submit">Log in</button>
+</form>
+</body></html>
+`;
+  return new Response(html, {
+    status,
+    headers: {
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "no-store",
+      "content-security-policy": "default-src 'none'; form-action 'self'",
+      "x-frame-options": "DENY",
+    },
+  });
+}
+
+/** A path on this site to go to after logging in (never another site). */
+function safeNext(next: string | null | undefined): string {
+  return next && next.startsWith("/") && !next.startsWith("//") && !next.includes("\\")
+    ? next
+    : "/";
 }
 
 /** `POST /auth/logout`: clears the cookie. */
@@ -98,28 +138,35 @@ function cookie(value: string, maxAge: number, secure: boolean): string {
   }`;
 }
 
-/** The token of a login request, undefined when it has none, or a 4xx to answer. */
-async function tokenOf(request: Request): Promise<string | undefined | Response> {
+/** The token of a login request (undefined when it has none), or a 4xx to answer. */
+async function tokenOf(
+  request: Request,
+): Promise<{ token?: string; next?: string; form: boolean } | Response> {
   const header = request.headers.get("authorization");
-  if (header !== null) return /^bearer[ \t]+(\S+)\s*$/i.exec(header)?.[1] ?? "";
-  if (!request.body) return undefined;
-  const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > MAX_LOGIN_BODY) {
-    return jsonError(413, `a login body is at most ${MAX_LOGIN_BODY} bytes`);
+  if (header !== null) {
+    return { token: /^bearer[ \t]+(\S+)\s*$/i.exec(header)?.[1] ?? "", form: false };
   }
+  if (!request.body) return { form: false };
+  const tooLarge = () => jsonError(413, `a login body is at most ${MAX_LOGIN_BODY} bytes`);
+  if (Number(request.headers.get("content-length") ?? 0) > MAX_LOGIN_BODY) return tooLarge();
   let text: string;
   try {
     text = await request.text();
   } catch {
-    return jsonError(413, `a login body is at most ${MAX_LOGIN_BODY} bytes`);
+    return tooLarge();
   }
   const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   if (type === "application/x-www-form-urlencoded") {
-    return new URLSearchParams(text).get("token") ?? undefined;
+    const form = new URLSearchParams(text);
+    return {
+      token: form.get("token") ?? undefined,
+      next: form.get("next") ?? undefined,
+      form: true,
+    };
   }
   try {
     const value = JSON.parse(text);
-    return typeof value?.token === "string" ? value.token : undefined;
+    return { token: typeof value?.token === "string" ? value.token : undefined, form: false };
   } catch {
     return jsonError(400, 'send JSON {"token": "…"} or a form field token');
   }

@@ -17,7 +17,14 @@ import type { Metrics } from "../metrics.ts";
 import { systemClock } from "../types.ts";
 import type { Cors } from "./cors.ts";
 import { type Access, Authenticator, digestOf, DISABLED_AUTH } from "./auth.ts";
-import { login, LOGIN_PATH, logout, LOGOUT_PATH, MAX_LOGIN_BODY } from "./auth_session.ts";
+import {
+  login,
+  LOGIN_PATH,
+  loginPage,
+  logout,
+  LOGOUT_PATH,
+  MAX_LOGIN_BODY,
+} from "./auth_session.ts";
 import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { BodyTooLarge, drainRest, toRequest, writeResponse } from "./_bridge.ts";
 import { CertReloader } from "./tls.ts";
@@ -103,6 +110,12 @@ export class HttpServer {
         { access: "open", maxBody: MAX_LOGIN_BODY },
       );
       this.route("POST", LOGOUT_PATH, () => logout(secure), { access: "open" });
+      this.route(
+        "GET",
+        LOGIN_PATH,
+        (request) => loginPage(new URL(request.url).searchParams.get("next")),
+        { access: "open" },
+      );
     }
   }
 
@@ -278,7 +291,7 @@ export class HttpServer {
         const request = toRequest(req, origin, ownLimit ? Infinity : maxBody);
         if (!request) {
           response = jsonError(400, `malformed request (target or headers)`);
-        } else if (declared > maxBody && !ownLimit) {
+        } else if (declared > maxBody && !ownLimit && !(found instanceof Response)) {
           this.#refused?.inc({ reason: "body" });
           response = jsonError(
             413,
