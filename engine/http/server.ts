@@ -352,16 +352,23 @@ export class HttpServer {
     if (found instanceof Response) {
       response = found;
     } else {
-      response = this.auth.check(
-        request,
-        routeLabel(path, found, this.#mounts),
-        found.access,
-        found.extra,
-        peer,
-      ) ??
-        await found.handler(request);
+      const label = routeLabel(path, found, this.#mounts);
+      const refused = this.auth.check(request, label, found.access, found.extra, peer);
+      response = refused ? this.#toLogin(request, refused) : await found.handler(request);
     }
     return cors ? cors.decorate(request, response) : response;
+  }
+
+  /** A browser opening a page without credentials is sent to the login form instead. */
+  #toLogin(request: Request, refused: Response): Response {
+    const page = request.method === "GET" &&
+      (request.headers.get("accept") ?? "").includes("text/html");
+    if (refused.status !== 401 || !page || !this.#routes.get(LOGIN_PATH)?.has("GET")) {
+      return refused;
+    }
+    const url = new URL(request.url);
+    const next = encodeURIComponent(url.pathname + url.search);
+    return new Response(null, { status: 303, headers: { location: `${LOGIN_PATH}?next=${next}` } });
   }
 
   /**
