@@ -13,42 +13,96 @@ export class BodyTooLarge extends Error {
   }
 }
 
+/** The client went away before its request body arrived. */
+export class ClientGone extends Error {
+  constructor() {
+    super("the client closed the connection before sending its body");
+    this.name = "ClientGone";
+  }
+}
+
 /**
- * The web `Request` of `req`, or undefined when its target is not a URL. The body,
- * when there is one, is read on demand and errors with `BodyTooLarge` past `maxBody`.
+ * The web `Request` of `req` without its body (enough to route and authenticate it),
+ * or undefined when its target or headers are not valid.
  */
-export function toRequest(
-  req: IncomingMessage,
-  origin: string,
-  maxBody: number,
-): Request | undefined {
+export function requestHead(req: IncomingMessage, origin: string): Request | undefined {
   const headers = new Headers();
   const raw = req.rawHeaders;
   try {
     for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+    const target = req.url ?? "/";
+    const url = target.startsWith("/") ? origin + target : new URL(target).href;
+    return new Request(url, { method: req.method ?? "GET", headers });
   } catch {
-    return undefined; // a header value fetch's Headers refuses
+    return undefined; // a target that is not a URL, a header value fetch refuses
   }
-  const target = req.url ?? "/";
-  let url: string;
-  try {
-    url = target.startsWith("/") ? origin + target : new URL(target).href;
-  } catch {
-    return undefined;
+}
+
+/**
+ * `head` with the body of `req`. A body of at most `maxBody` bytes is read first, in
+ * one piece (past it: `BodyTooLarge`). A route with `ownLimit` gets one byte more than
+ * its limit, to see it is over, or, when the declared length is already over, a
+ * stream to read as it likes.
+ */
+export async function withBody(
+  head: Request,
+  req: IncomingMessage,
+  maxBody: number,
+  ownLimit: boolean,
+): Promise<Request> {
+  if (head.method === "GET" || head.method === "HEAD") return head;
+  let body: BodyInit;
+  const declared = Number(req.headers["content-length"] ?? NaN);
+  if (declared > maxBody) {
+    body = bodyOf(req, ownLimit ? Infinity : maxBody);
+  } else {
+    const read = await collect(req, maxBody);
+    if (read.over && !ownLimit) throw new BodyTooLarge(maxBody);
+    body = read.bytes as Uint8Array<ArrayBuffer>;
   }
-  const method = req.method ?? "GET";
-  const hasBody = method !== "GET" && method !== "HEAD";
-  try {
-    return new Request(url, {
-      method,
-      headers,
-      body: hasBody ? bodyOf(req, maxBody) : undefined,
-      // @ts-ignore: needed for a streamed body, missing from Deno's RequestInit type
-      duplex: "half",
-    });
-  } catch {
-    return undefined;
-  }
+  // @ts-ignore: duplex is needed for a streamed body, and missing from Deno's RequestInit
+  return new Request(head, { body, duplex: "half" });
+}
+
+/** The body, up to the first `limit` + 1 bytes (then `over`, and reading stops there). */
+function collect(
+  req: IncomingMessage,
+  limit: number,
+): Promise<{ bytes: Uint8Array; over: boolean }> {
+  if (req.complete) return Promise.resolve({ bytes: new Uint8Array(), over: false });
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const finish = (over: boolean) => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("close", onClose);
+      if (over) req.pause();
+      const bytes = chunks.length === 1 ? chunks[0] : new Uint8Array(total);
+      if (chunks.length !== 1) {
+        let at = 0;
+        for (const chunk of chunks) {
+          bytes.set(chunk, at);
+          at += chunk.length;
+        }
+      }
+      resolve({ bytes, over });
+    };
+    const onData = (chunk: Uint8Array) => {
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total > limit) finish(true);
+    };
+    const onEnd = () => finish(false);
+    const onClose = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      if (!req.complete) reject(new ClientGone());
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("close", onClose);
+  });
 }
 
 function bodyOf(req: IncomingMessage, maxBody: number): ReadableStream<Uint8Array> {

@@ -26,7 +26,14 @@ import {
   MAX_LOGIN_BODY,
 } from "./auth_session.ts";
 import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
-import { BodyTooLarge, drainRest, toRequest, writeResponse } from "./_bridge.ts";
+import {
+  BodyTooLarge,
+  ClientGone,
+  drainRest,
+  requestHead,
+  withBody,
+  writeResponse,
+} from "./_bridge.ts";
 import { CertReloader } from "./tls.ts";
 
 export type Handler = (request: Request) => Response | Promise<Response>;
@@ -286,10 +293,10 @@ export class HttpServer {
         if (!(found instanceof Response)) maxBody = found.maxBody;
         const declared = Number(req.headers["content-length"] ?? 0);
         const origin = `${this.scheme}://${req.headers.host ?? "localhost"}`;
-        // A handler with its own limit reads the body as far as it sees fit.
+        const head = requestHead(req, origin);
+        // A handler with its own limit (a source) refuses an oversized body itself.
         const ownLimit = !(found instanceof Response) && found.ownLimit;
-        const request = toRequest(req, origin, ownLimit ? Infinity : maxBody);
-        if (!request) {
+        if (!head) {
           response = jsonError(400, `malformed request (target or headers)`);
         } else if (declared > maxBody && !ownLimit && !(found instanceof Response)) {
           this.#refused?.inc({ reason: "body" });
@@ -298,10 +305,17 @@ export class HttpServer {
             `body of ${declared} bytes is over this route's limit (${maxBody})`,
           );
         } else {
-          response = await this.#dispatch(request, path!, found, req.socket.remoteAddress ?? "");
+          response = await this.#dispatch(
+            head,
+            path!,
+            found,
+            req.socket.remoteAddress ?? "",
+            (r) => withBody(r, req, maxBody, ownLimit),
+          );
         }
       }
     } catch (error) {
+      if (error instanceof ClientGone) return;
       if (error instanceof BodyTooLarge) {
         this.#refused?.inc({ reason: "body" });
         response = jsonError(413, `body is over this route's limit (${error.limit} bytes)`);
@@ -337,26 +351,31 @@ export class HttpServer {
     };
   }
 
+  /**
+   * CORS preflight, routing errors, authentication, then the handler with the request
+   * and its body (`body` reads it: only once the request is allowed).
+   */
   async #dispatch(
-    request: Request,
+    head: Request,
     path: string,
     found: Route | Response,
     peer: string,
+    body: (head: Request) => Promise<Request>,
   ): Promise<Response> {
     const cors = this.#cors;
-    if (cors?.isPreflight(request)) {
+    if (cors?.isPreflight(head)) {
       // A route or mount that exists answers its preflight (404 stays 404).
-      return found instanceof Response && found.status === 404 ? found : cors.preflight(request);
+      return found instanceof Response && found.status === 404 ? found : cors.preflight(head);
     }
     let response: Response;
     if (found instanceof Response) {
       response = found;
     } else {
       const label = routeLabel(path, found, this.#mounts);
-      const refused = this.auth.check(request, label, found.access, found.extra, peer);
-      response = refused ? this.#toLogin(request, refused) : await found.handler(request);
+      const refused = this.auth.check(head, label, found.access, found.extra, peer);
+      response = refused ? this.#toLogin(head, refused) : await found.handler(await body(head));
     }
-    return cors ? cors.decorate(request, response) : response;
+    return cors ? cors.decorate(head, response) : response;
   }
 
   /** A browser opening a page without credentials is sent to the login form instead. */
