@@ -170,29 +170,38 @@ export async function writeResponse(
   };
   res.on("close", gone);
   try {
-    // A body already in memory (JSON, an error) is sent whole, with its length; a
-    // stream's headers go out at once, before its first chunk.
-    const reading = reader.read();
-    if (await later(reading)) res.flushHeaders();
-    const first = await reading;
-    if (first.done) return void res.end();
-    let next: Promise<ReadableStreamReadResult<Uint8Array>> | undefined = reader.read();
-    const soon = await Promise.race([next, macrotask()]);
-    if (soon !== LATER && soon.done && !res.headersSent && !res.hasHeader("content-length")) {
-      res.setHeader("content-length", first.value.byteLength);
-      return void res.end(first.value);
+    const type = response.headers.get("content-type") ?? "";
+    const chunks: Uint8Array[] = [];
+    if (type.startsWith("text/event-stream")) {
+      res.flushHeaders(); // the client learns at once that the stream is open
+    } else if (!res.hasHeader("content-length")) {
+      // A small body (JSON, an error) is sent whole, with its length; a larger one is
+      // streamed once it has passed WHOLE_BODY bytes.
+      let total = 0;
+      while (total <= WHOLE_BODY) {
+        const { done, value } = await reader.read();
+        if (done) {
+          const whole = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+          res.setHeader("content-length", whole.byteLength);
+          return void res.end(whole);
+        }
+        chunks.push(value);
+        total += value.byteLength;
+      }
     }
-    let chunk: Uint8Array | undefined = first.value;
+    let chunk: Uint8Array | undefined;
     while (true) {
+      if (chunks.length) chunk = chunks.shift()!;
+      else {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunk = value;
+      }
       if (res.destroyed) return;
       if (!res.write(chunk) && !(await drained(res, stallMs))) {
         res.destroy();
         return;
       }
-      const { done, value } = await (next ?? reader.read());
-      next = undefined;
-      if (done) break;
-      chunk = value;
     }
     res.end();
   } catch (error) {
@@ -203,13 +212,8 @@ export async function writeResponse(
   }
 }
 
-const LATER = Symbol("later");
-const macrotask = () => new Promise<typeof LATER>((r) => setTimeout(r, 0, LATER));
-
-/** Whether `promise` is still pending after the current macrotask. */
-async function later(promise: Promise<unknown>): Promise<boolean> {
-  return (await Promise.race([promise.then(() => undefined), macrotask()])) === LATER;
-}
+/** Bodies up to this size without a content-length are sent whole, with one. */
+const WHOLE_BODY = 64 * 1024;
 
 /** Resolves true once `res` drains, false after `ms` without it or when it closes. */
 function drained(res: ServerResponse, ms: number): Promise<boolean> {
