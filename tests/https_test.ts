@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type Ca, httpsGet, issue, makeCa } from "./_tls.ts";
-import { startEngine, waitFor } from "./_helpers.ts";
+import { cli, startEngine, waitFor } from "./_helpers.ts";
 import { HttpSink } from "../engine/sinks/http.ts";
 import { DeliveryError } from "../engine/sinks/sink.ts";
 import type { Result } from "../engine/types.ts";
@@ -130,6 +130,21 @@ sinks:
       await httpsGet(`${base}/healthz`, ca.pem).then((r) => "status" in r && r.status),
       200,
     );
+
+    // litejoin healthcheck reads the config: https, trusting the configured certificate
+    // (enough for a self-signed one; here the CA stands in for it).
+    const config = (await Deno.readTextFile(`${dir}/litejoin.yaml`))
+      .replace('"127.0.0.1:0"', `"127.0.0.1:${t.engine.address.port}"`);
+    await Deno.writeTextFile(`${dir}/check.yaml`, config);
+    const check = await cli(["healthcheck", "-c", `${dir}/check.yaml`]);
+    assert.equal(check.code, 1, "the server certificate is not a CA: not trusted by itself");
+    await Deno.writeTextFile(
+      `${dir}/check.yaml`,
+      config.replace("cert_file: ./tls/server.pem", "cert_file: ./tls/ca.pem"),
+    );
+    const healthy = await cli(["healthcheck", "-c", `${dir}/check.yaml`]);
+    assert.equal(healthy.code, 0, healthy.stderr);
+    assert.match(healthy.stdout, /^https:\/\/127\.0\.0\.1:\d+\/healthz: \{"status":"ok"/);
   } finally {
     client.close();
     await t.stop();
