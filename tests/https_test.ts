@@ -169,10 +169,11 @@ Deno.test("the HTTP sink refuses a receiver whose CA it does not trust, saying s
     headers: {},
     timeout: 5000,
     retries: 0,
+    backoff: { initial: 10, max: 10, multiplier: 1, jitter: 0 },
     max_batch: 10,
-  } as never;
+  };
   const untrusting = new HttpSink("hook", config);
-  const trusting = new HttpSink("hook", { ...(config as object), ca_file: ca.cert } as never);
+  const trusting = new HttpSink("hook", { ...config, ca_file: ca.cert });
   try {
     await assert.rejects(
       untrusting.send([result]),
@@ -181,7 +182,7 @@ Deno.test("the HTTP sink refuses a receiver whose CA it does not trust, saying s
     await trusting.send([result]);
     assert.equal(receiver.batches.length, 1);
     assert.throws(
-      () => new HttpSink("hook", { ...(config as object), ca_file: `${dir}/none.pem` } as never),
+      () => new HttpSink("hook", { ...config, ca_file: `${dir}/none.pem` }),
       /sink hook: cannot read ca_file .*none\.pem/,
     );
   } finally {

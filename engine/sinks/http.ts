@@ -20,7 +20,8 @@ export const spec = object({
   ...deliveryFields(),
 });
 
-export type HttpSinkConfig = Infer<typeof spec>;
+/** `ca_file` may be left out by code that builds a sink itself. */
+export type HttpSinkConfig = Omit<Infer<typeof spec>, "ca_file"> & { ca_file?: string };
 
 /**
  * The body is a JSON array of `{name, key, row, timestamp, _change}`. Any 2xx is
