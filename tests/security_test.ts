@@ -4,7 +4,7 @@
  * the route's scope (403), and serves the right one; browsers log in for a cookie.
  */
 import assert from "node:assert/strict";
-import { startEngine, type TestEngine } from "./_helpers.ts";
+import { startEngine, type TestEngine, waitFor } from "./_helpers.ts";
 
 const INGEST = "ingest-0123456789abcdef";
 const READ = "read-0123456789abcdef01";
@@ -198,3 +198,98 @@ Deno.test("a browser logs in for an HttpOnly SameSite=Strict cookie that reads, 
       /^litejoin_session=; Path=\/; Max-Age=0; HttpOnly/,
     );
   }));
+
+Deno.test("with http.auth, CORS preflights stay open and a refusal carries CORS headers, so a page can read it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "litejoin-security-cors-" });
+  await Deno.mkdir(`${dir}/www`);
+  const t = await startEngine(PIPELINE, {
+    dir,
+    http: `${AUTH}, cors: { origins: ["http://dash.test"] }`,
+  });
+  try {
+    const preflight = await fetch(`${t.url}/live/snapshot`, {
+      method: "OPTIONS",
+      headers: {
+        origin: "http://dash.test",
+        "access-control-request-method": "GET",
+        "access-control-request-headers": "authorization",
+      },
+    });
+    await preflight.body?.cancel();
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get("access-control-allow-headers"), "authorization");
+    const refused = await fetch(`${t.url}/live/snapshot`, {
+      headers: { origin: "http://dash.test" },
+    });
+    await refused.body?.cancel();
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers.get("access-control-allow-origin"), "http://dash.test");
+    const served = await fetch(`${t.url}/live/snapshot`, {
+      headers: { origin: "http://dash.test", ...bearer(READ) },
+    });
+    await served.body?.cancel();
+    assert.equal(served.status, 200);
+    assert.equal(served.headers.get("access-control-allow-origin"), "http://dash.test");
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("http.limits apply to the engine's listener: a slow-loris client is cut off while ingest goes on, and connections are capped", async () => {
+  const t = await startEngine(PIPELINE, {
+    http: "limits: { header_timeout: 300ms, request_timeout: 1s, max_connections: 3 }",
+  });
+  const port = Number(new URL(t.url).port);
+  const encoder = new TextEncoder();
+  const read = async (conn: Deno.Conn) => {
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf).catch(() => null);
+    return n === null ? "" : new TextDecoder().decode(buf.subarray(0, n));
+  };
+  try {
+    const client = Deno.createHttpClient({});
+    const loris = await Deno.connect({ hostname: "127.0.0.1", port });
+    const answer = read(loris);
+    let cut = false;
+    answer.then(() => cut = true);
+    const head = "POST /orders HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n";
+    let sent = 0;
+    let accepted = 0;
+    for (; !cut && sent < head.length; sent++) {
+      await loris.write(encoder.encode(head[sent])).catch(() => cut = true);
+      if (sent % 5 === 0) {
+        const response = await fetch(`${t.url}/orders`, {
+          method: "POST",
+          client,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ id: `o-${sent}` }),
+        });
+        await response.body?.cancel();
+        if (response.status === 202) accepted++;
+      }
+      await new Promise((r) => setTimeout(r, 25)); // all of it would take 1.7 s
+    }
+    assert.match(await answer, /^HTTP\/1\.1 408 /);
+    assert.ok(sent < head.length, `cut off after ${sent} of ${head.length} bytes`);
+    assert.ok(accepted >= 1);
+    loris.close();
+    client.close();
+    const gauge = t.engine.metrics.gauge("litejoin_http_connections", "");
+    await waitFor("the clients' connections to close", () => {
+      gauge.refresh();
+      return gauge.get() === 0;
+    });
+
+    const open: Deno.Conn[] = [];
+    for (let i = 0; i < 4; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      open.push(conn);
+      await conn.write(encoder.encode("GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n"));
+      const status = (await read(conn)).slice(0, 12);
+      assert.equal(status, i < 3 ? "HTTP/1.1 200" : "HTTP/1.1 503", `connection ${i + 1}`);
+    }
+    for (const conn of open) conn.close();
+  } finally {
+    await t.stop();
+  }
+});
