@@ -8,9 +8,7 @@
  * return a `Response` (`_bridge.ts`). Past `max_connections` open connections, requests
  * are answered 503 and their connections closed.
  */
-import http from "node:http";
-import https from "node:https";
-import type { Socket } from "node:net";
+import type http from "node:http";
 import type { ListenAddress } from "../config/units.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
@@ -34,7 +32,10 @@ import {
   withBody,
   writeResponse,
 } from "./_bridge.ts";
-import { CertReloader } from "./tls.ts";
+import { Listener } from "./_listener.ts";
+import { isLoopback, pathOf, underPrefix } from "./_paths.ts";
+
+export { isLoopback };
 
 export type Handler = (request: Request) => Response | Promise<Response>;
 
@@ -77,7 +78,8 @@ interface Route {
 
 export class HttpServer {
   readonly #routes = new Map<string, Map<string, Route>>();
-  #server: http.Server | https.Server | undefined;
+  #listener: Listener | undefined;
+  #stopped = false;
   #address: ListenAddress | undefined;
   readonly #stopHooks: (() => void | Promise<void>)[] = [];
   readonly #mounts: { prefix: string; handler: Handler; access: Access }[] = [];
@@ -85,11 +87,6 @@ export class HttpServer {
   #closed: Promise<void> = Promise.resolve();
   readonly auth: Authenticator;
   readonly limits: Limits;
-  /** Open connections, and how many requests each is serving. */
-  readonly #sockets = new Map<Socket, number>();
-  #stopping = false;
-  readonly #overCap = new WeakSet<Socket>();
-  #reloader: CertReloader | undefined;
   readonly #refused;
 
   constructor(readonly log: Logger, readonly opts: HttpServerOptions = {}) {
@@ -107,7 +104,7 @@ export class HttpServer {
       this.#refused?.bind({ reason });
     }
     const open = m?.gauge("litejoin_http_connections", "Open connections to the HTTP listener.");
-    open?.collect(() => open.set({}, this.#sockets.size));
+    open?.collect(() => open.set({}, this.#listener?.connections ?? 0));
     if (this.auth.enabled && this.auth.config.login) {
       const secure = { secure: opts.tls !== undefined };
       this.route(
@@ -181,70 +178,14 @@ export class HttpServer {
   }
 
   async start(listen: ListenAddress): Promise<ListenAddress> {
-    const l = this.limits;
-    const options = {
-      headersTimeout: l.header_timeout,
-      requestTimeout: l.request_timeout,
-      keepAliveTimeout: l.idle_timeout,
-      connectionsCheckingInterval: Math.max(50, Math.min(1000, l.header_timeout / 4)),
-    };
-    const handle = (req: http.IncomingMessage, res: http.ServerResponse) =>
-      void this.#serve(req, res);
-    let server: http.Server | https.Server;
-    const tls = this.opts.tls;
-    if (tls) {
-      this.#reloader = new CertReloader(
-        tls.certFile,
-        tls.keyFile,
-        (pair) => (server as https.Server).setSecureContext({ cert: pair.cert, key: pair.key }),
-        this.log,
-      );
-      const pair = await this.#reloader.initial();
-      server = https.createServer({
-        ...options,
-        cert: pair.cert,
-        key: pair.key,
-        handshakeTimeout: l.header_timeout,
-      }, handle);
-    } else {
-      server = http.createServer(options, handle);
-    }
-    server.maxConnections = 2 * l.max_connections;
-    server.on(tls ? "secureConnection" : "connection", (socket: Socket) => this.#opened(socket));
-    server.on("clientError", (error: Error & { code?: string }, socket: Socket) => {
-      const timeout = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
-      this.#refused?.inc({ reason: timeout ? "timeout" : "malformed" });
-      if (socket.writable && !socket.destroyed) {
-        socket.end(
-          timeout
-            ? "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
-            : "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
-        );
-      }
-      socket.destroy();
+    this.#listener = await Listener.open(listen, (req, res) => this.#answer(req, res), {
+      limits: this.limits,
+      tls: this.opts.tls,
+      log: this.log,
+      refused: this.#refused,
     });
-    await new Promise<void>((resolve, reject) => {
-      const failed = (error: Error & { code?: string }) => {
-        const hint = error.code === "EADDRINUSE"
-          ? " (another process uses it; change http.listen)"
-          : "";
-        reject(
-          new Error(`cannot listen on ${listen.hostname}:${listen.port}: ${error.message}${hint}`),
-        );
-      };
-      server.once("error", failed);
-      server.listen(listen.port, listen.hostname, () => {
-        server.off("error", failed);
-        resolve();
-      });
-    });
-    server.on("error", (error) => this.log.error(`listener: ${error.message}`));
-    this.#server = server;
-    this.#closed = new Promise((resolve) => server.once("close", () => resolve()));
-    const bound = server.address();
-    if (!bound || typeof bound === "string") throw new Error("the listener has no TCP address");
-    this.#address = { hostname: bound.address, port: bound.port };
-    this.#reloader?.start(tls!.watch);
+    this.#closed = this.#listener.closed;
+    this.#address = this.#listener.address;
     if (!this.auth.enabled && !isLoopback(listen.hostname)) {
       this.log.warn(
         `listening on ${listen.hostname}, reachable from other hosts, without http.auth: ` +
@@ -255,29 +196,11 @@ export class HttpServer {
     return this.#address;
   }
 
-  #opened(socket: Socket): void {
-    if (this.#sockets.size >= this.limits.max_connections) this.#overCap.add(socket);
-    this.#sockets.set(socket, 0);
-    socket.once("close", () => this.#sockets.delete(socket));
-  }
-
-  async #serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const socket = req.socket;
-    this.#sockets.set(socket, (this.#sockets.get(socket) ?? 0) + 1);
-    try {
-      await this.#answer(req, res);
-    } finally {
-      const active = (this.#sockets.get(socket) ?? 1) - 1;
-      if (this.#sockets.has(socket)) this.#sockets.set(socket, active);
-      if (this.#stopping && active === 0) socket.end();
-    }
-  }
-
   async #answer(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     let response: Response;
     let maxBody = this.limits.max_body;
     try {
-      if (this.#overCap.has(req.socket)) {
+      if (this.#listener!.isOverCap(req.socket)) {
         this.#refused?.inc({ reason: "connections" });
         response = jsonError(
           503,
@@ -397,26 +320,9 @@ export class HttpServer {
    */
   async stop(graceMs = 5000): Promise<void> {
     for (const hook of this.#stopHooks) await hook();
-    this.#reloader?.stop();
-    const server = this.#server;
-    this.#server = undefined;
-    if (!server) return;
-    this.#stopping = true;
-    server.close();
-    // node's closeIdleConnections misses a connection that served several requests.
-    for (const [socket, active] of this.#sockets) if (active === 0) socket.end();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = await Promise.race([
-      this.#closed.then(() => false),
-      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), graceMs)),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) {
-      this.log.warn(
-        `connections still open ${graceMs} ms after stopping (clients not reading); closing them`,
-      );
-      for (const socket of this.#sockets.keys()) socket.destroy();
-    }
+    if (!this.#listener || this.#stopped) return;
+    this.#stopped = true;
+    await this.#listener.close(graceMs);
   }
 }
 
@@ -431,37 +337,4 @@ function notAllowed(method: string, path: string, byMethod: Map<string, Route>):
 function routeLabel(path: string, route: Route, mounts: { prefix: string; handler: Handler }[]) {
   const mount = mounts.find((m) => m.handler === route.handler);
   return mount ? mount.prefix : path;
-}
-
-/** Whether a listen hostname is reachable from this host only. */
-export function isLoopback(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
-
-/** Whether `path` is `prefix` or lies under it. */
-function underPrefix(path: string, prefix: string): boolean {
-  if (prefix === "/" || path === prefix) return true;
-  return path.startsWith(prefix.endsWith("/") ? prefix : prefix + "/");
-}
-
-/** The decoded path of a request target (`/a/b?c`, or an absolute URL), or undefined. */
-function pathOf(target: string): string | undefined {
-  let start = 0;
-  if (!target.startsWith("/")) {
-    const scheme = target.indexOf("//");
-    if (scheme < 0) return undefined;
-    start = target.indexOf("/", scheme + 2);
-    if (start < 0) return "/";
-  }
-  let end = target.length;
-  const query = target.indexOf("?", start);
-  if (query >= 0) end = query;
-  const hash = target.indexOf("#", start);
-  if (hash >= 0 && hash < end) end = hash;
-  try {
-    return decodeURIComponent(target.slice(start, end));
-  } catch {
-    return undefined;
-  }
 }
