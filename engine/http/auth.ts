@@ -211,7 +211,7 @@ export class Authenticator {
     return undefined;
   }
 
-  /** Counts and logs a refused request, and builds its answer. */
+  /** Counts a refused request and logs it (at most once per `log_interval`). */
   refused(route: string, reason: Reason, log: string): void {
     this.#failures?.inc({ route, reason });
     this.#log(log);
