@@ -33,14 +33,17 @@ export interface CertPair {
 
 /** Reads and checks a pair; the error says which file is wrong and how. */
 export async function readPair(certFile: string, keyFile: string): Promise<CertPair> {
-  const read = async (file: string, what: string) => {
+  const read = async (file: string, field: string) => {
     try {
       return await Deno.readTextFile(file);
     } catch (error) {
-      throw new Error(`cannot read the TLS ${what} ${file}: ${(error as Error).message}`);
+      const reason = error instanceof Deno.errors.NotFound
+        ? "no such file"
+        : (error as Error).message;
+      throw new Error(`cannot read http.tls.${field} ${file}: ${reason}`);
     }
   };
-  const [cert, key] = await Promise.all([read(certFile, "certificate"), read(keyFile, "key")]);
+  const [cert, key] = await Promise.all([read(certFile, "cert_file"), read(keyFile, "key_file")]);
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);
