@@ -72,6 +72,39 @@ Deno.test("a slow-loris client sending its headers a byte at a time, and one sen
   }
 });
 
+Deno.test("a client trickling its body is cut off at request_timeout, and the handler never runs", async () => {
+  let handled = 0;
+  const { http, port } = await serve({ header_timeout: 300, request_timeout: 600 }, (http) => {
+    http.route("POST", "/in", async (r) => {
+      handled++;
+      return new Response(String((await r.arrayBuffer()).byteLength));
+    }, { access: "open" });
+  });
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const answer = readAll(conn);
+    let closed = false;
+    answer.then(() => closed = true);
+    await conn.write(ENCODER.encode("POST /in HTTP/1.1\r\nhost: x\r\ncontent-length: 200\r\n\r\n"));
+    let sent = 0;
+    while (!closed && sent < 200) { // 200 bytes at one per 20 ms would take 4 s
+      try {
+        await conn.write(ENCODER.encode("a"));
+      } catch {
+        break;
+      }
+      sent++;
+      await sleep(20);
+    }
+    assert.match(await answer, /^HTTP\/1\.1 408 /);
+    conn.close();
+    assert.ok(sent < 200, `cut off after ${sent} of 200 bytes`);
+    assert.equal(handled, 0);
+  } finally {
+    await http.stop();
+  }
+});
+
 Deno.test("past max_connections a request is answered 503 and its connection closed; a freed slot serves again", async () => {
   const { http, port, metrics } = await serve({ max_connections: 2 });
   const get = async (conn: Deno.Conn) => {
