@@ -293,3 +293,29 @@ Deno.test("http.limits apply to the engine's listener: a slow-loris client is cu
     await t.stop();
   }
 });
+
+Deno.test("a source on the login path is refused at start, saying how to fix it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "litejoin-security-login-" });
+  await Deno.mkdir(`${dir}/www`);
+  await assert.rejects(
+    startEngine(
+      "sources:\n  - { name: in, type: http, path: /auth/login, topic: t, key: id }\n",
+      { dir, http: AUTH },
+    ),
+    /POST \/auth\/login is the login route of http\.auth; use another path, or set http\.auth\.login: false/,
+  );
+  const t = await startEngine(
+    "sources:\n  - { name: in, type: http, path: /auth/login, topic: t, key: id }\n",
+    {
+      http: AUTH.replace("auth: {", "auth: { login: false,").replace(
+        "static: [{ path: /, dir: ./www }],",
+        "",
+      ),
+    },
+  );
+  try {
+    assert.equal((await ask(t, "POST", "/auth/login", bearer(INGEST))).status, 202);
+  } finally {
+    await t.stop();
+  }
+});

@@ -156,7 +156,14 @@ export class HttpServer {
       (OPEN_PATHS.has(path) ? "open" : method === "GET" || method === "HEAD" ? "read" : "ingest");
     let byMethod = this.#routes.get(path);
     if (!byMethod) this.#routes.set(path, byMethod = new Map());
-    if (byMethod.has(method)) throw new RangeError(`${method} ${path} is already served`);
+    if (byMethod.has(method)) {
+      const login = path === LOGIN_PATH || path === LOGOUT_PATH;
+      throw new RangeError(
+        login
+          ? `${method} ${path} is the login route of http.auth; use another path, or set http.auth.login: false`
+          : `${method} ${path} is already served`,
+      );
+    }
     byMethod.set(method, {
       handler,
       access,
