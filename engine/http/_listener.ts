@@ -82,14 +82,14 @@ export class Listener {
     server.maxConnections = 2 * l.max_connections;
     server.on(opts.tls ? "secureConnection" : "connection", (s: Socket) => listener.#opened(s));
     server.on("clientError", (error: Error & { code?: string }, socket: Socket) => {
-      const timeout = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
-      opts.refused?.inc({ reason: timeout ? "timeout" : "malformed" });
+      const [reason, status] = error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? ["timeout", "408 Request Timeout"]
+        : error.code === "HPE_HEADER_OVERFLOW"
+        ? ["headers", "431 Request Header Fields Too Large"]
+        : ["malformed", "400 Bad Request"];
+      opts.refused?.inc({ reason });
       if (socket.writable && !socket.destroyed) {
-        socket.end(
-          timeout
-            ? "HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
-            : "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
-        );
+        socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       }
       socket.destroy();
     });

@@ -105,6 +105,29 @@ Deno.test("a client trickling its body is cut off at request_timeout, and the ha
   }
 });
 
+Deno.test("headers over 16 KiB get 431, and a request that is not HTTP 400", async () => {
+  const { http, port, metrics } = await serve({});
+  const answer = async (bytes: string) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(ENCODER.encode(bytes)).catch(() => {});
+    const text = await readAll(conn);
+    conn.close();
+    return text.split("\r\n")[0];
+  };
+  try {
+    assert.equal(
+      await answer(`GET /hello HTTP/1.1\r\nhost: x\r\nx-big: ${"a".repeat(17 * 1024)}\r\n\r\n`),
+      "HTTP/1.1 431 Request Header Fields Too Large",
+    );
+    assert.equal(await answer("HELLO\r\n\r\n"), "HTTP/1.1 400 Bad Request");
+    const refused = metrics.counter("litejoin_http_refused_total", "");
+    assert.equal(refused.get({ reason: "headers" }), 1);
+    assert.equal(refused.get({ reason: "malformed" }), 1);
+  } finally {
+    await http.stop();
+  }
+});
+
 Deno.test("past max_connections a request is answered 503 and its connection closed; a freed slot serves again", async () => {
   const { http, port, metrics } = await serve({ max_connections: 2 });
   const get = async (conn: Deno.Conn) => {

@@ -98,9 +98,9 @@ export class HttpServer {
       "litejoin_http_refused_total",
       "HTTP requests and connections refused by the listener's limits, by reason: " +
         "connections (over max_connections), body (over the route's body limit), timeout " +
-        "(headers or request not received in time), malformed (not HTTP).",
+        "(headers or request not received in time), headers (over 16 KiB), malformed (not HTTP).",
     );
-    for (const reason of ["connections", "body", "timeout", "malformed"]) {
+    for (const reason of ["connections", "body", "timeout", "headers", "malformed"]) {
       this.#refused?.bind({ reason });
     }
     const open = m?.gauge("litejoin_http_connections", "Open connections to the HTTP listener.");
