@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 
 /** A request body that grew past its route's limit while being read. */
 export class BodyTooLarge extends Error {
-  constructor(readonly limit: number) {
+  /** `declared`: the Content-Length, when it alone is over. */
+  constructor(readonly limit: number, readonly declared?: number) {
     super(`request body is over ${limit} bytes`);
     this.name = "BodyTooLarge";
   }
@@ -39,10 +40,11 @@ export function requestHead(req: IncomingMessage, origin: string): Request | und
 }
 
 /**
- * `head` with the body of `req`. A body of at most `maxBody` bytes is read first, in
- * one piece (past it: `BodyTooLarge`). A route with `ownLimit` gets one byte more than
- * its limit, to see it is over, or, when the declared length is already over, a
- * stream to read as it likes.
+ * `head` with the body of `req` (called once the request is authorised). A body of
+ * at most `maxBody` bytes is read first, in one piece; past it, or with a larger
+ * Content-Length (GET and HEAD too, whose bodies are dropped): `BodyTooLarge`. A route
+ * with `ownLimit` instead gets one byte more than its limit, to see it is over, or,
+ * when the declared length is already over, a stream to read as it likes.
  */
 export async function withBody(
   head: Request,
@@ -50,11 +52,12 @@ export async function withBody(
   maxBody: number,
   ownLimit: boolean,
 ): Promise<Request> {
-  if (head.method === "GET" || head.method === "HEAD") return head;
-  let body: BodyInit;
   const declared = Number(req.headers["content-length"] ?? NaN);
+  if (declared > maxBody && !ownLimit) throw new BodyTooLarge(maxBody, declared);
+  if (head.method === "GET" || head.method === "HEAD") return head; // a body is dropped
+  let body: BodyInit;
   if (declared > maxBody) {
-    body = bodyOf(req, ownLimit ? Infinity : maxBody);
+    body = bodyOf(req);
   } else {
     const read = await collect(req, maxBody);
     if (read.over && !ownLimit) throw new BodyTooLarge(maxBody);
@@ -105,16 +108,14 @@ function collect(
   });
 }
 
-function bodyOf(req: IncomingMessage, maxBody: number): ReadableStream<Uint8Array> {
-  let total = 0;
+/** The body as a stream, for a handler that reads as much of it as it likes. */
+function bodyOf(req: IncomingMessage): ReadableStream<Uint8Array> {
   let iterator: AsyncIterator<Uint8Array> | undefined;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       iterator ??= req[Symbol.asyncIterator]();
       const { done, value } = await iterator.next();
       if (done) return controller.close();
-      total += value.length;
-      if (total > maxBody) return controller.error(new BodyTooLarge(maxBody));
       controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
     },
     cancel() {

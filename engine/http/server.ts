@@ -221,19 +221,12 @@ export class HttpServer {
           ? jsonError(400, `malformed request target ${JSON.stringify(req.url)}`)
           : this.#lookup(req.method ?? "GET", path);
         if (!(found instanceof Response)) maxBody = found.maxBody;
-        const declared = Number(req.headers["content-length"] ?? 0);
         const origin = `${this.scheme}://${req.headers.host ?? "localhost"}`;
         const head = requestHead(req, origin);
         // A handler with its own limit (a source) refuses an oversized body itself.
         const ownLimit = !(found instanceof Response) && found.ownLimit;
         if (!head) {
           response = jsonError(400, `malformed request (target or headers)`);
-        } else if (declared > maxBody && !ownLimit && !(found instanceof Response)) {
-          this.#refused?.inc({ reason: "body" });
-          response = jsonError(
-            413,
-            `body of ${declared} bytes is over this route's limit (${maxBody})`,
-          );
         } else {
           response = await this.#dispatch(
             head,
@@ -248,7 +241,12 @@ export class HttpServer {
       if (error instanceof ClientGone) return;
       if (error instanceof BodyTooLarge) {
         this.#refused?.inc({ reason: "body" });
-        response = jsonError(413, `body is over this route's limit (${error.limit} bytes)`);
+        response = jsonError(
+          413,
+          error.declared === undefined
+            ? `body is over this route's limit (${error.limit} bytes)`
+            : `body of ${error.declared} bytes is over this route's limit (${error.limit})`,
+        );
       } else {
         this.log.error(`request failed: ${(error as Error).message}`);
         response = jsonError(500, "internal error");
