@@ -92,6 +92,17 @@ Deno.test("every route refuses without a token (401), with an unknown one (401 i
     }
     // The health check stays open.
     assert.equal((await ask(t, "GET", "/healthz")).status, 200);
+    // Authentication comes before the body: a stranger's large body is not even looked at.
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(new URL(t.url).port) });
+    await conn.write(
+      new TextEncoder().encode(
+        "GET /metrics HTTP/1.1\r\nhost: x\r\ncontent-length: 9999999\r\n\r\n",
+      ),
+    );
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    conn.close();
+    assert.match(new TextDecoder().decode(buf.subarray(0, n ?? 0)), /^HTTP\/1\.1 401 /);
     // A 401 says what to send.
     const response = await fetch(`${t.url}/live/snapshot`);
     assert.equal(
@@ -112,6 +123,7 @@ Deno.test("every route refuses without a token (401), with an unknown one (401 i
     assert.equal(failures("/live/snapshot", "scope"), 2);
     assert.equal(failures("/", "invalid"), 2, "static files count under their mount");
     assert.equal(failures("/metrics", "scope"), 1);
+    assert.equal(failures("/metrics", "missing"), 2);
   }));
 
 Deno.test("a source's own auth_token works on its path only, beside the ingest tokens", () =>
