@@ -104,6 +104,13 @@ sinks:
       "e1",
       "e2",
     ]);
+    const login = await fetch(`${base}/auth/login`, {
+      method: "POST",
+      client,
+      headers: { authorization: `Bearer ${READ}` },
+    });
+    await login.body?.cancel();
+    assert.match(login.headers.get("set-cookie")!, /; HttpOnly; SameSite=Strict; Secure$/);
     const anonymous = await curl([
       "--cacert",
       ca.cert,
