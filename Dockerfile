@@ -12,6 +12,11 @@
 # `litestream replicate -exec` after restoring missing databases (docker/entrypoint.sh);
 # with `mode: embedded` the engine runs this image's litestream itself. Credentials come
 # from the environment (LITESTREAM_ACCESS_KEY_ID / LITESTREAM_SECRET_ACCESS_KEY or AWS_*).
+#
+# The engine listens on 0.0.0.0:8080 here (LITEJOIN_LISTEN): every route is reachable by
+# whoever reaches a published port. Mount a config with http.auth tokens (values from
+# `-e`, e.g. token: "${LITEJOIN_READ_TOKEN}") and http.tls, or keep the port private;
+# without http.auth the engine logs a warning at start (README: Security).
 
 ARG DENO_VERSION=2.9.6
 

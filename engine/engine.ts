@@ -3,13 +3,11 @@
  * and stops them in reverse so that nothing accepted is lost on the way out.
  */
 import type { Config } from "./config/load.ts";
-import { resolvePath } from "./config/load.ts";
 import type { ListenAddress } from "./config/units.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
-import { HttpServer } from "./http/server.ts";
-import { Cors } from "./http/cors.ts";
-import { staticFiles } from "./http/static.ts";
+import type { HttpServer } from "./http/server.ts";
+import { httpServerOf } from "./http/from_config.ts";
 import { LayoutError, Meta } from "./store/meta.ts";
 import { Writer } from "./store/writer.ts";
 import { Readers } from "./store/readers.ts";
@@ -194,11 +192,7 @@ export class Engine {
         : undefined;
       if (dlq) opened.push(dlq);
 
-      const http = new HttpServer(log.child("http"));
-      if (config.http.cors.origins.length) http.useCors(new Cors(config.http.cors));
-      for (const files of config.http.static) {
-        http.mount(files.path, staticFiles(resolvePath(config, files.dir), files.path));
-      }
+      const http = httpServerOf(config, { log: log.child("http"), clock, metrics });
       const sinks = openSinks(config, { http, clock, log, metrics, dlq });
       for (const runner of sinks.values()) opened.push({ close: () => void runner.close() });
 
@@ -317,7 +311,7 @@ export class Engine {
       opened.push({ close: () => void engine.control.stop() });
       log.child("control").info(`control socket at ${e.socket}`);
       // Last: "listening" tells scripts and tests that everything is up.
-      log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
+      log.child("http").info(`listening on ${http.scheme}://${address.hostname}:${address.port}`);
       return engine;
     } catch (error) {
       for (const resource of opened.reverse()) {
@@ -349,7 +343,7 @@ export class Engine {
     this.http.route("GET", "/metrics", () =>
       new Response(this.metrics.render(), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-      }));
+      }), { access: "metrics" });
     observeEngine(this.metrics, {
       sinks: this.sinks,
       joiner: this.joiner,
