@@ -2,7 +2,8 @@
  * The engine: opens the data directory, starts every component in dependency order,
  * and stops them in reverse so that nothing accepted is lost on the way out.
  */
-import type { Config } from "./config/load.ts";
+import { type Config, resolvePath } from "./config/load.ts";
+import { readPair } from "./http/tls.ts";
 import type { ListenAddress } from "./config/units.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
@@ -146,7 +147,13 @@ export class Engine {
     try {
       await refuseInterruptedReshard(e.data_dir, config.file);
       // Until the engine's own listener is up, the address answers "starting".
-      const startup = StartupListener.start(config.http.listen, clock);
+      const tls = config.http.tls;
+      const startup = StartupListener.start(
+        config.http.listen,
+        clock,
+        tls &&
+          await readPair(resolvePath(config, tls.cert_file), resolvePath(config, tls.key_file)),
+      );
       opened.push({ close: () => void startup.stop() });
       const metrics = new Metrics();
       if (config.replication.enabled) {

@@ -20,15 +20,21 @@ export class StartupListener {
   /**
    * Listens on `listen`, unless its port is 0 (a port picked at random is known to no
    * one until the engine's own listener reports it). Throws, as the engine's listener
-   * would, when the address cannot be used.
+   * would, when the address cannot be used. With `tls`, it answers over HTTPS as the
+   * engine's listener will, so probes that speak HTTPS see "starting", not a failed handshake.
    */
-  static start(listen: ListenAddress, clock: Clock): StartupListener {
+  static start(
+    listen: ListenAddress,
+    clock: Clock,
+    tls?: { cert: string; key: string },
+  ): StartupListener {
     const startup = new StartupListener(clock, clock.now());
     if (listen.port === 0) return startup;
     try {
       startup.#server = Deno.serve({
         hostname: listen.hostname,
         port: listen.port,
+        ...tls,
         onListen: () => {},
       }, (request) => startup.#answer(request));
     } catch (error) {

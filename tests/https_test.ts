@@ -9,6 +9,7 @@ import { cli, startEngine, waitFor } from "./_helpers.ts";
 import { HttpSink } from "../engine/sinks/http.ts";
 import { DeliveryError } from "../engine/sinks/sink.ts";
 import type { Result } from "../engine/types.ts";
+import { StartupListener } from "../engine/startup.ts";
 
 const INGEST = "ingest-0123456789abcdef";
 const READ = "read-0123456789abcdef01";
@@ -196,6 +197,33 @@ Deno.test("the HTTP sink refuses a receiver whose CA it does not trust, saying s
     await untrusting.close();
     await trusting.close();
     await receiver.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("while the engine starts, its address already answers over HTTPS with the same certificate", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "litejoin-https-start-" });
+  try {
+    const ca = await makeCa(dir);
+    const pair = await issue(dir, ca, "engine");
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (taken.addr as Deno.NetAddr).port;
+    taken.close();
+    const startup = StartupListener.start({ hostname: "127.0.0.1", port }, { now: () => 0 }, {
+      cert: await Deno.readTextFile(pair.cert),
+      key: await Deno.readTextFile(pair.key),
+    });
+    try {
+      const health = await httpsGet(`https://127.0.0.1:${port}/healthz`, ca.pem);
+      assert.ok("status" in health, JSON.stringify(health));
+      assert.equal(health.status, 200);
+      assert.equal(JSON.parse(health.body).status, "starting");
+      const ready = await httpsGet(`https://127.0.0.1:${port}/readyz`, ca.pem);
+      assert.ok("status" in ready && ready.status === 503, JSON.stringify(ready));
+    } finally {
+      await startup.stop();
+    }
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
