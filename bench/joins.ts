@@ -3,6 +3,7 @@
  * run. Prints one JSON line.
  *
  *   deno run -A bench/joins.ts [--sizes 10000,100000,1000000] [--batches 5] [--shards 4]
+ *     [--no-group]
  *
  * For each size N: `orders` holds N rows and `customers` N/10 (ten orders each), written
  * straight into the shard files with the `Shard` class. Each batch changes 1,000 keys
@@ -11,6 +12,10 @@
  * - delta_customers_ms: 1,000 renamed customers, so 10,000 result rows change
  * - views_*: the same deltas reading through the topic views instead of per-shard tables
  * - full_ms: re-running the whole join and diffing it (FullEvaluator) after a batch of orders
+ * - group_*: a GROUP BY join (orders per customer: count, sum, max, the customer's name),
+ *   evaluated by recomputing the groups a batch touched (GroupEvaluator), after the same
+ *   batches: 1,000 changed orders touch ~1,100 customers' groups, 1,000 renamed customers
+ *   1,000 groups; group_full_ms is the same join re-run whole (FullEvaluator)
  * Figures are medians over the batches (`*_max_ms`: the slowest); `*_cpu_ms` is the process's
  * CPU time for the batch, less sensitive than wall time to other load on the machine.
  */
@@ -25,10 +30,14 @@ import { analyzeDelta } from "../engine/joins/delta_plan.ts";
 import { DeltaEvaluator } from "../engine/joins/delta.ts";
 import { EmittedState } from "../engine/joins/emitted.ts";
 import { type Evaluator, FullEvaluator } from "../engine/joins/evaluator.ts";
+import { GroupEvaluator } from "../engine/joins/group.ts";
+import { uniqueIndexes } from "../engine/store/indexes.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
+  allowNegative: true,
   options: {
+    group: { type: "boolean", default: true },
     sizes: { type: "string", default: "10000,100000,1000000" },
     batches: { type: "string", default: "5" },
     shards: { type: "string", default: "4" },
@@ -44,9 +53,25 @@ const SQL = `
          json_extract(c.payload, '$.name') AS customer
   FROM orders o JOIN customers c ON c.key = json_extract(o.payload, '$.customer_id')`;
 
+const GROUP_SQL = `
+  SELECT c.key AS customer_id, count(*) AS orders, sum(json_extract(o.payload, '$.amount')) AS total,
+         max(json_extract(o.payload, '$.amount')) AS largest,
+         max(json_extract(c.payload, '$.name')) AS customer
+  FROM orders o JOIN customers c ON c.key = json_extract(o.payload, '$.customer_id')
+  GROUP BY c.key`;
+
 const analysis = analyzeDelta(SQL, TOPICS);
 if (!analysis.exact) throw new Error(`the bench join is not delta-exact: ${analysis.reason}`);
 const plan = analysis.plan;
+const grouped = analyzeDelta(GROUP_SQL, TOPICS, "customer_id");
+if (!grouped.exact) throw new Error(`the bench GROUP BY is not by group: ${grouped.reason}`);
+const groupPlan = grouped.plan;
+const groupDefinition = {
+  name: "per_customer",
+  key: "customer_id",
+  sql: GROUP_SQL,
+  topics: analyzeSql(GROUP_SQL, TOPICS).topics,
+};
 const definition = {
   name: "enriched",
   key: "order_id",
@@ -118,7 +143,10 @@ async function run(size: number): Promise<Record<string, number>> {
   shards = Array.from(
     { length: SHARDS },
     (_, i) =>
-      new Shard(i, shardPath(dir, i), TOPICS, { synchronous: "normal", indexes: plan.indexes }),
+      new Shard(i, shardPath(dir, i), TOPICS, {
+        synchronous: "normal",
+        indexes: uniqueIndexes([...plan.indexes, ...groupPlan.indexes]),
+      }),
   );
   const loadSeconds = (performance.now() - loadStarted) / 1000;
 
@@ -156,10 +184,30 @@ async function run(size: number): Promise<Record<string, number>> {
     full.emitted,
     clock,
   );
+  const group = { emitted: state("group") } as { emitted: EmittedState; evaluator: Evaluator };
+  group.evaluator = new GroupEvaluator(
+    groupDefinition,
+    groupPlan,
+    readers,
+    group.emitted,
+    clock,
+    SHARDS,
+  );
+  const groupFull = { emitted: state("group_full") } as typeof group;
+  groupFull.evaluator = new FullEvaluator(
+    { ...groupDefinition, name: "group_full" },
+    readers,
+    groupFull.emitted,
+    clock,
+  );
   // First evaluations: everything is new (the delta evaluators record provenance).
   const initial = await measure(delta.evaluator, delta.emitted, new Map());
   await measure(views.evaluator, views.emitted, new Map());
   await measure(fullEvaluator, full.emitted, new Map());
+  const initialGroup = values.group
+    ? await measure(group.evaluator, group.emitted, new Map())
+    : undefined;
+  if (values.group) await measure(groupFull.evaluator, groupFull.emitted, new Map());
 
   // Whichever runs first after a write reads cold pages: alternate the order.
   const pair = (b: number) => {
@@ -174,6 +222,11 @@ async function run(size: number): Promise<Record<string, number>> {
     views_orders_ms: [],
     views_customers_ms: [],
     full_ms: [],
+    group_orders_ms: [],
+    group_orders_cpu_ms: [],
+    group_customers_ms: [],
+    group_customers_cpu_ms: [],
+    group_full_ms: [],
   };
   const results: Record<string, number> = {};
   for (let b = 1; b <= BATCHES; b++) {
@@ -196,6 +249,17 @@ async function run(size: number): Promise<Record<string, number>> {
     if (b <= 2 || size < 1_000_000) {
       figures.full_ms.push((await measure(fullEvaluator, full.emitted, orders)).ms);
     }
+    if (values.group) {
+      const m = await measure(group.evaluator, group.emitted, orders);
+      figures.group_orders_ms.push(m.ms);
+      figures.group_orders_cpu_ms.push(m.cpuMs);
+      results.group_orders_results = m.results;
+      if (b <= 2 || size < 1_000_000) {
+        figures.group_full_ms.push(
+          (await measure(groupFull.evaluator, groupFull.emitted, orders)).ms,
+        );
+      }
+    }
 
     const start = (b * BATCH * 3) % customers;
     const renamed = Array.from({ length: BATCH }, (_, k) => (start + k) % customers);
@@ -209,6 +273,15 @@ async function run(size: number): Promise<Record<string, number>> {
     }
     // Keep the full evaluator's emitted state current without timing it.
     if (b <= 2 || size < 1_000_000) await measure(fullEvaluator, full.emitted, changed);
+    if (values.group) {
+      const m = await measure(group.evaluator, group.emitted, changed);
+      figures.group_customers_ms.push(m.ms);
+      figures.group_customers_cpu_ms.push(m.cpuMs);
+      results.group_customers_results = m.results;
+      if (b <= 2 || size < 1_000_000) {
+        await measure(groupFull.evaluator, groupFull.emitted, changed);
+      }
+    }
   }
   readers.close();
   metas.forEach((m) => m.close());
@@ -219,10 +292,20 @@ async function run(size: number): Promise<Record<string, number>> {
     customers,
     load_s: round(loadSeconds),
     initial_full_with_provenance_ms: Math.round(initial.ms),
-    ...Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, round(median(v))])),
+    ...(initialGroup ? { initial_group_with_membership_ms: Math.round(initialGroup.ms) } : {}),
+    ...Object.fromEntries(
+      Object.entries(figures).filter(([, v]) => v.length).map(([k, v]) => [k, round(median(v))]),
+    ),
     delta_orders_max_ms: round(Math.max(...figures.delta_orders_ms)),
     delta_customers_max_ms: round(Math.max(...figures.delta_customers_ms)),
     changed_results_per_customer_batch: results.delta_customers_results,
+    ...(values.group
+      ? {
+        group_orders_max_ms: round(Math.max(...figures.group_orders_ms)),
+        group_changed_results_per_order_batch: results.group_orders_results,
+        group_changed_results_per_customer_batch: results.group_customers_results,
+      }
+      : {}),
   };
 }
 
@@ -246,5 +329,16 @@ console.log(JSON.stringify({
   full_over_delta_orders_large: ratio(large.full_ms, large.delta_orders_ms),
   full_over_delta_customers_large: ratio(large.full_ms, large.delta_customers_ms),
   views_over_per_shard_orders_large: ratio(large.views_orders_ms, large.delta_orders_ms),
-  targets: { delta_large_over_small: 2, full_over_delta_large: 100 },
+  ...(values.group
+    ? {
+      group_orders_large_over_small: ratio(large.group_orders_ms, small.group_orders_ms),
+      group_customers_large_over_small: ratio(large.group_customers_ms, small.group_customers_ms),
+      group_orders_cpu_large_over_small: ratio(
+        large.group_orders_cpu_ms,
+        small.group_orders_cpu_ms,
+      ),
+      group_full_over_group_orders_large: ratio(large.group_full_ms, large.group_orders_ms),
+    }
+    : {}),
+  targets: { delta_large_over_small: 2, full_over_delta_large: 100, group_large_over_small: 2 },
 }));

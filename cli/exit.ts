@@ -13,6 +13,11 @@ export const EXIT = {
   noEngine: 4,
   /** `litejoin status`: the engine answers, but a join, window or sink is failing. */
   unhealthy: 5,
+  /**
+   * `litejoin run`: a second SIGINT or SIGTERM, over a second after the first, ended it
+   * before the orderly stop finished; input not yet committed was not acknowledged.
+   */
+  interrupted: 130,
 } as const;
 
 /** Prints an error the way every subcommand does (one line each, no stack) and exits. */

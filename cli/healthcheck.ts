@@ -1,17 +1,21 @@
 /**
- * `litejoin healthcheck`: asks a running engine's `/healthz` and exits 0 when it is
- * healthy, 1 otherwise. Containers use it for HEALTHCHECK without needing curl.
+ * `litejoin healthcheck`: asks a running engine's `/healthz` (alive), or with `--ready`
+ * its `/readyz` (able to take input and deliver now), and exits 0 when it says yes, 1
+ * otherwise. Containers use it for HEALTHCHECK without needing curl.
  */
 import { loadConfig } from "../engine/mod.ts";
+import { resolvePath } from "../engine/config/load.ts";
 import { EXIT, fail } from "./exit.ts";
 
 export async function healthcheck(
-  opts: { config: string; url?: string; timeout: string },
+  opts: { config: string; url?: string; ready?: boolean; timeout: string },
 ): Promise<void> {
   let url = opts.url;
+  let client: Deno.HttpClient | undefined;
   try {
     if (!url) {
-      const { hostname, port } = (await loadConfig(opts.config)).http.listen;
+      const config = await loadConfig(opts.config);
+      const { listen: { hostname, port }, tls } = config.http;
       const host = hostname === "0.0.0.0"
         ? "127.0.0.1"
         : hostname === "::"
@@ -19,13 +23,21 @@ export async function healthcheck(
         : hostname.includes(":")
         ? `[${hostname}]`
         : hostname;
-      url = `http://${host}:${port}/healthz`;
+      url = `${tls ? "https" : "http"}://${host}:${port}${opts.ready ? "/readyz" : "/healthz"}`;
+      // A self-signed certificate is its own CA; one from a CA is trusted by the system.
+      if (tls) {
+        const pem = await Deno.readTextFile(resolvePath(config, tls.cert_file));
+        client = Deno.createHttpClient({ caCerts: [pem] });
+      }
     }
   } catch (error) {
     fail(error);
   }
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(Number(opts.timeout) * 1000) });
+    const response = await fetch(url, {
+      signal: AbortSignal.timeout(Number(opts.timeout) * 1000),
+      client,
+    });
     const body = await response.text();
     if (response.ok) {
       console.log(`${url}: ${body.trim()}`);

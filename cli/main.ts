@@ -43,10 +43,11 @@ export function program(): Command {
 
   cli.command("healthcheck")
     .description(
-      "exit 0 if a running engine answers /healthz, else 1 (for container health checks)",
+      "exit 0 if a running engine answers /healthz (or /readyz with --ready), else 1 (for container health checks)",
     )
     .option("-c, --config <file>", "config file (for http.listen)", "litejoin.yaml")
-    .option("--url <url>", "the /healthz URL to ask instead")
+    .option("--ready", "ask /readyz: ready to take input and deliver, not only alive")
+    .option("--url <url>", "the /healthz or /readyz URL to ask instead")
     .option("--timeout <seconds>", "time allowed for the answer", "3")
     .action((opts) => healthcheck(opts));
 

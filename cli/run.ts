@@ -2,34 +2,37 @@
 import { Engine, loadConfig } from "../engine/mod.ts";
 import { EXIT, fail } from "./exit.ts";
 import { terminalOptions } from "./_terminal.ts";
+import { REPEAT_WINDOW_MS, type StopSignal, StopSignals } from "./_signals.ts";
 
 export async function run(opts: { config: string }): Promise<void> {
   // Listen for signals before starting, so that one arriving mid-start still
   // ends in an orderly stop rather than the default kill.
-  let signalled: Deno.Signal | undefined;
   let engine: Engine | undefined;
-  const onSignal = (signal: Deno.Signal) => () => {
-    if (signalled) {
+  const signals = new StopSignals({
+    now: () => Date.now(),
+    stop: (signal) => engine && shutdown(engine, signal),
+    force: (signal) => {
       console.error(
         `litejoin: ${signal} again: exiting now; uncommitted input is not acknowledged`,
       );
-      Deno.exit(130);
-    }
-    signalled = signal;
-    if (engine) shutdown(engine, signal);
-  };
-  Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
-  Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
+      Deno.exit(EXIT.interrupted);
+    },
+  });
+  signals.listen();
   try {
     const config = await loadConfig(opts.config);
     engine = await Engine.start(config, terminalOptions(config));
   } catch (error) {
     fail(error);
   }
-  if (signalled) shutdown(engine, signalled);
+  if (signals.signal) shutdown(engine, signals.signal);
 }
 
-function shutdown(engine: Engine, signal: Deno.Signal): void {
-  engine.log.info(`${signal}: shutting down`);
+function shutdown(engine: Engine, signal: StopSignal): void {
+  const again = signal === "SIGINT" ? "Ctrl-C" : "SIGTERM";
+  engine.log.info(
+    `${signal}: shutting down gracefully (committing batches, finishing deliveries); ` +
+      `${again} again after ${REPEAT_WINDOW_MS / 1000} s exits at once`,
+  );
   engine.stop().then(() => Deno.exit(EXIT.ok), (error) => fail(error));
 }

@@ -2,6 +2,8 @@
 import { loadConfig } from "../engine/mod.ts";
 import { fail } from "./exit.ts";
 import { modeOf } from "../engine/joins/mode.ts";
+import { engineIndexes } from "../engine/indexes.ts";
+import { plannedWindow, type WindowPlan } from "../engine/windows/plan.ts";
 
 export async function validate(opts: { config: string }): Promise<void> {
   try {
@@ -17,7 +19,31 @@ export async function validate(opts: { config: string }): Promise<void> {
       const { mode, reason } = modeOf(join, config.joinDelta.get(join.name));
       console.log(`  join ${join.name}: mode ${mode} (${reason})`);
     }
+    const indexes = engineIndexes(config);
+    for (const window of config.windows) {
+      const sql = config.windowSql.get(window.name)!;
+      const plan = plannedWindow(
+        window.sql,
+        sql.parameters,
+        config.topicNames,
+        indexes,
+        config.engine.shard_count,
+      );
+      console.log(`  window ${window.name}: ${window.type} on ${sql.topic}${windowReads(plan)}`);
+    }
   } catch (error) {
     fail(error);
   }
+}
+
+/** How one window of a window's SQL reads its topics, as `validate` says it. */
+function windowReads(plan: WindowPlan): string {
+  const parts: string[] = [];
+  if (plan.searches.length) parts.push(`reads through index ${plan.searches.join(", ")}`);
+  if (plan.scans.length) {
+    parts.push(
+      `reads all of ${plan.scans.join(", ")} for every window (no index serves its filter)`,
+    );
+  }
+  return parts.length ? `; ${parts.join("; ")}` : "";
 }

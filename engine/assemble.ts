@@ -18,6 +18,8 @@ import { sinkKinds } from "./sinks/registry.ts";
 import type { Sink } from "./sinks/sink.ts";
 import { EmittedState } from "./joins/emitted.ts";
 import type { JoinTask } from "./joins/joiner.ts";
+import type { TopicChanges } from "./joins/evaluator.ts";
+import { forgetEvicted } from "./joins/evictions.ts";
 import { chooseEvaluator, deltaScans } from "./joins/mode.ts";
 import { replicatedDatabases } from "./replication/litestream_config.ts";
 import { WalGuard } from "./replication/wal_guard.ts";
@@ -82,10 +84,11 @@ export async function joinTasks(
       topics: config.joinSql.get(join.name)!.topics,
     };
     const emitted = new EmittedState(meta, join.name);
+    const analysis = config.joinDelta.get(join.name);
     const { evaluator, reason } = chooseEvaluator(
       join,
       definition,
-      config.joinDelta.get(join.name),
+      analysis,
       {
         readers,
         emitted,
@@ -97,7 +100,18 @@ export async function joinTasks(
       `join ${join.name}: reads ${definition.topics.join(", ")}, key ${join.key}, ` +
         `mode ${evaluator.mode} (${reason}), sinks ${join.sinks.join(", ")}`,
     );
-    return { definition, evaluator, emitted, sinks: join.sinks.map((s) => sinks.get(s)!) };
+    // Validation allows on_eviction: keep only where the join runs by delta.
+    const occurrences = analysis?.exact ? analysis.plan.shape.occurrences.map((o) => o.topic) : [];
+    const forget = join.on_eviction === "keep" && evaluator.mode !== "full"
+      ? (evicted: TopicChanges) => forgetEvicted(emitted, occurrences, evicted)
+      : undefined;
+    return {
+      definition,
+      evaluator,
+      emitted,
+      sinks: join.sinks.map((s) => sinks.get(s)!),
+      forget,
+    };
   });
   for (const task of tasks) {
     const scans = await deltaScans(task.evaluator, readers);

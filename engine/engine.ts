@@ -2,14 +2,13 @@
  * The engine: opens the data directory, starts every component in dependency order,
  * and stops them in reverse so that nothing accepted is lost on the way out.
  */
-import type { Config } from "./config/load.ts";
-import { resolvePath } from "./config/load.ts";
+import { type Config, resolvePath } from "./config/load.ts";
+import { readPair } from "./http/tls.ts";
 import type { ListenAddress } from "./config/units.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
-import { HttpServer } from "./http/server.ts";
-import { Cors } from "./http/cors.ts";
-import { staticFiles } from "./http/static.ts";
+import type { HttpServer } from "./http/server.ts";
+import { httpServerOf } from "./http/from_config.ts";
 import { LayoutError, Meta } from "./store/meta.ts";
 import { Writer } from "./store/writer.ts";
 import { Readers } from "./store/readers.ts";
@@ -20,10 +19,10 @@ import type { SinkRunner } from "./sinks/runner.ts";
 import { carrySseSets } from "./sinks/sse_carry.ts";
 import type { Source } from "./sources/source.ts";
 import { sourceKinds } from "./sources/registry.ts";
-import { topicIndexes } from "./joins/mode.ts";
 import { Joiner } from "./joins/joiner.ts";
 import { systemTimers, type Timers } from "./windows/timers.ts";
 import { Windower } from "./windows/windower.ts";
+import { engineIndexes } from "./indexes.ts";
 import { Dlq, loggedRejects } from "./dlq/dlq.ts";
 import { serveDlq } from "./dlq/control.ts";
 import { Tiering } from "./tiers/tiering.ts";
@@ -34,6 +33,8 @@ import { ControlServer } from "./control/server.ts";
 import { serveEngineInfo } from "./control/methods.ts";
 import { serveConsole } from "./control/console.ts";
 import { observeEngine, observeWriter } from "./observe.ts";
+import { observeReadiness, readinessReasons, readinessResponse, type Reason } from "./readiness.ts";
+import { StartupListener } from "./startup.ts";
 import { guardWals, joinTasks, openSinks } from "./assemble.ts";
 import type { Progress } from "./progress.ts";
 import { type Clock, systemClock } from "./types.ts";
@@ -145,7 +146,19 @@ export class Engine {
     const opened: { close(): void }[] = [lock];
     try {
       await refuseInterruptedReshard(e.data_dir, config.file);
+      // Until the engine's own listener is up, the address answers "starting".
+      const tls = config.http.tls;
+      const startup = StartupListener.start(
+        config.http.listen,
+        clock,
+        tls &&
+          await readPair(resolvePath(config, tls.cert_file), resolvePath(config, tls.key_file)),
+      );
+      opened.push({ close: () => void startup.stop() });
       const metrics = new Metrics();
+      if (config.replication.enabled) {
+        startup.phase = "restoring missing databases from the replica";
+      }
       // Embedded replication restores missing databases before anything opens them.
       const litestream = await prepareEmbedded(config, clock, log.child("replication"), metrics);
       // While Litestream replicates, it does the checkpoints.
@@ -156,6 +169,7 @@ export class Engine {
         walAutocheckpoint,
       };
 
+      startup.phase = "opening the shards";
       const meta = new Meta(`${e.data_dir}/meta.db`, storage);
       opened.push(meta);
       meta.checkLayout(e.shard_count, e.data_dir);
@@ -167,7 +181,7 @@ export class Engine {
         flushIntervalMs: e.flush_interval,
         batchSize: e.batch_size,
         maxBacklog: e.max_backlog,
-        indexes: topicIndexes(config),
+        indexes: engineIndexes(config),
         tombstones: config.tiering.enabled,
       });
       opened.push({ close: () => void writer.close() });
@@ -185,19 +199,20 @@ export class Engine {
         : undefined;
       if (dlq) opened.push(dlq);
 
-      const http = new HttpServer(log.child("http"));
-      if (config.http.cors.origins.length) http.useCors(new Cors(config.http.cors));
-      for (const files of config.http.static) {
-        http.mount(files.path, staticFiles(resolvePath(config, files.dir), files.path));
-      }
+      const http = httpServerOf(config, { log: log.child("http"), clock, metrics });
       const sinks = openSinks(config, { http, clock, log, metrics, dlq });
       for (const runner of sinks.values()) opened.push({ close: () => void runner.close() });
 
       // Joins catch up on what committed while they were not running.
       const joinLog = log.child("joiner");
       const tasks = await joinTasks(config, { meta, readers, sinks, clock, log: joinLog });
-      const joiner = new Joiner(tasks, readers, () => writer.seqs(), joinLog, metrics);
+      const joiner = new Joiner(tasks, readers, () => writer.seqs(), joinLog, metrics, {
+        clock,
+        timers: opts.timers ?? systemTimers,
+      });
       writer.onCommit((batch) => joiner.onCommit(batch));
+      startup.phase = "catching joins up on what committed while the engine was stopped";
+      writer.onEvict((eviction) => joiner.onEvict(eviction));
       await carrySseSets(config, sinks, readers, clock);
       await joiner.recover();
 
@@ -216,6 +231,7 @@ export class Engine {
         : undefined;
       if (tiering) {
         opened.push({ close: () => void tiering.stop() });
+        startup.phase = "finishing tiering work a stop interrupted";
         await tiering.recover();
       }
 
@@ -231,6 +247,7 @@ export class Engine {
       });
       writer.onCommit((batch) => windower.onCommit(batch));
       opened.push({ close: () => void windower.stop() });
+      startup.phase = "rebuilding open windows";
       await windower.start();
 
       const retention = new Retention(
@@ -265,6 +282,7 @@ export class Engine {
       });
       engine.#serve();
 
+      startup.phase = "starting sources";
       const rejects = dlq ?? loggedRejects(log.child("dlq"), metrics);
       for (const sourceConfig of config.sources) {
         const source: Source = sourceKinds[sourceConfig.type].create(
@@ -283,6 +301,7 @@ export class Engine {
         engine.sources.push(source);
         await source.start();
       }
+      await startup.stop();
       const address = await http.start(config.http.listen);
       opened.push({ close: () => void http.stop() });
       if (tiering) tiering.start(e.retention_interval);
@@ -299,7 +318,7 @@ export class Engine {
       opened.push({ close: () => void engine.control.stop() });
       log.child("control").info(`control socket at ${e.socket}`);
       // Last: "listening" tells scripts and tests that everything is up.
-      log.child("http").info(`listening on http://${address.hostname}:${address.port}`);
+      log.child("http").info(`listening on ${http.scheme}://${address.hostname}:${address.port}`);
       return engine;
     } catch (error) {
       for (const resource of opened.reverse()) {
@@ -327,19 +346,43 @@ export class Engine {
           uptime_seconds: Math.round((this.clock.now() - this.startedAt) / 1000),
         }),
     );
+    this.http.route("GET", "/readyz", () => readinessResponse(this.readiness()));
     this.http.route("GET", "/metrics", () =>
       new Response(this.metrics.render(), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-      }));
+      }), { access: "metrics" });
     observeEngine(this.metrics, {
       sinks: this.sinks,
       joiner: this.joiner,
       startedAt: this.startedAt,
     });
+    observeReadiness(this.metrics, () => this.readiness());
     serveEngineInfo(this.control, this);
     serveDlq(this.control, this.dlq?.api);
     serveTierQueries(this.control, this.config);
     serveConsole(this.control, this);
+  }
+
+  /** Why the engine cannot accept input or deliver results now (`/readyz`); empty when it can. */
+  readiness(): Reason[] {
+    const retrying = this.dlq?.store.nextDue();
+    return readinessReasons({
+      stopping: this.#stopping !== undefined,
+      dataDir: this.config.engine.data_dir,
+      writer: {
+        backlog: this.writer.backlog,
+        maxBacklog: this.config.engine.max_backlog,
+        failures: this.writer.failures(),
+      },
+      sources: this.sources.map((s) => ({ name: s.name, failing: s.failing?.() })),
+      sinks: [...this.sinks.values()].map((s) => ({
+        name: s.name,
+        // With a DLQ, what failed is redelivered from there: failing until that succeeds.
+        failing: retrying && !retrying.has(s.name) ? undefined : s.failing,
+      })),
+      joins: this.joiner.health(),
+      windows: this.windower.health(),
+    });
   }
 
   /**

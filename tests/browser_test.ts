@@ -43,7 +43,11 @@ interface Running {
   expected(columns: string[]): Promise<string[][]>;
 }
 
-async function run(config: ReturnType<typeof exampleConfig>): Promise<Running> {
+/** `ingestToken`: the bearer token posts send, when the config has http.auth. */
+async function run(
+  config: ReturnType<typeof exampleConfig>,
+  ingestToken?: string,
+): Promise<Running> {
   const engine = await Engine.start(config, { log: quietLog });
   const url = `http://127.0.0.1:${engine.address.port}`;
   const sql = config.joins.find((j) => j.name === "order_board")!.sql;
@@ -53,7 +57,10 @@ async function run(config: ReturnType<typeof exampleConfig>): Promise<Running> {
     post: async (path, body) => {
       const response = await fetch(url + path, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: {
+          "content-type": "application/json",
+          ...(ingestToken ? { authorization: `Bearer ${ingestToken}` } : {}),
+        },
         body: JSON.stringify(body),
       });
       assert.equal(response.status, 202, await response.text());
@@ -206,6 +213,67 @@ Deno.test("the example page on another origin reads the stream through CORS", as
     await browser.close();
     await t.engine.stop();
     await site.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("with http.auth, a browser is sent to log in, and the page then reads the snapshot and the stream with its cookie", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "litejoin-browser-auth-" });
+  const ingest = "ingest-0123456789abcdef";
+  const read = "read-0123456789abcdef01";
+  const t = await run(
+    exampleConfig(dir, 0, (doc) =>
+      doc.setIn(
+        ["http", "auth"],
+        doc.createNode({
+          tokens: [
+            { name: "feeder", token: ingest, scopes: ["ingest"] },
+            { name: "viewer", token: read, scopes: ["read"] },
+          ],
+        }),
+      )),
+    ingest,
+  );
+  const browser = await launchChromium();
+  try {
+    await t.post("/ingest/customers", { id: "c-1", name: "Ada" });
+    await t.post("/ingest/orders", { id: "o-1", customer_id: "c-1", amount: 5, status: "paid" });
+    let head = await t.settle();
+
+    // The page sends the browser to the login form; on it, without the cookie, the
+    // stream is refused.
+    const tab = await browser.newPage();
+    const errors: string[] = [];
+    tab.on("pageerror", (error) => errors.push(error.message));
+    await tab.goto(`${t.url}/`);
+    assert.equal(new URL(tab.url()).pathname, "/auth/login");
+    assert.equal(
+      await tab.evaluate(async () => {
+        const source = new EventSource("/stream/orders");
+        return await new Promise((resolve) => source.onerror = () => resolve(source.readyState));
+      }),
+      2, // EventSource.CLOSED: the 401 is final
+    );
+    await tab.fill('input[name="token"]', "not-the-token-at-all");
+    await tab.click('button[type="submit"]');
+    await tab.waitForSelector("text=That token is not valid.");
+    await tab.fill('input[name="token"]', read);
+    await tab.click('button[type="submit"]');
+    await tab.waitForURL(`${t.url}/`);
+    // The cookie is HttpOnly: the page's scripts cannot read it.
+    assert.equal(await tab.evaluate(() => document.cookie.includes("litejoin_session")), false);
+    await pageAt(tab, head);
+    await tab.waitForFunction(() => document.getElementById("status")!.textContent === "live");
+    await t.post("/ingest/orders", { id: "o-2", customer_id: "c-1", amount: 7, status: "open" });
+    head = await t.settle();
+    await pageAt(tab, head);
+    const columns = (await rendered(tab)).header;
+    assert.deepEqual((await rendered(tab)).rows, await t.expected(columns));
+    assert.deepEqual((await rendered(tab)).rows.map((r) => r[0]), ["o-1", "o-2"]);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await t.engine.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });

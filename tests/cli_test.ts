@@ -161,6 +161,9 @@ Deno.test("litejoin healthcheck exits 0 against a running engine and 1 when none
       SIMPLE.replace('"127.0.0.1:0"', `"127.0.0.1:${port}"`),
     );
     assert.equal((await cli(["healthcheck", "-c", `${dir}/litejoin.yaml`])).code, 0);
+    const ready = await cli(["healthcheck", "--ready", "-c", `${dir}/litejoin.yaml`]);
+    assert.equal(ready.code, 0, ready.stderr);
+    assert.match(ready.stdout, /\/readyz: \{"status":"ready"\}/);
   } finally {
     engine.child.kill("SIGTERM");
     await engine.exited;
@@ -171,4 +174,20 @@ Deno.test("litejoin healthcheck exits 0 against a running engine and 1 when none
     down.stderr.trim(),
     /^litejoin: http:\/\/127\.0\.0\.1:\d+\/healthz did not answer: /,
   );
+});
+
+Deno.test("litejoin healthcheck --ready exits 1 with the reasons while the engine is not ready", async () => {
+  const body = { status: "not ready", reasons: [{ check: "disk", message: "shard 0 full" }] };
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => Response.json(body, { status: 503 }),
+  );
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/readyz`;
+    const out = await cli(["healthcheck", "--ready", "--url", url]);
+    assert.equal(out.code, 1);
+    assert.equal(out.stderr.trim(), `litejoin: ${url} answered 503: ${JSON.stringify(body)}`);
+  } finally {
+    await server.shutdown();
+  }
 });

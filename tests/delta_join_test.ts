@@ -33,6 +33,13 @@ joins:
       SELECT json_extract(payload, '$.customer_id') AS customer_id, count(*) AS orders
       FROM orders GROUP BY 1
     sinks: [hook]
+  - name: recent_known_customer
+    key: order_id
+    sql: |
+      SELECT o.key AS order_id, json_extract(c.payload, '$.name') AS customer
+      FROM orders o JOIN customers c ON c.key = json_extract(o.payload, '$.customer_id')
+      WHERE o.timestamp > (strftime('%s', 'now') - 3600) * 1000
+    sinks: [hook]
 sinks:
   - { name: hook, type: http, url: "${hook}", retries: 3, backoff: { initial: 10ms, max: 50ms } }
 `;
@@ -52,14 +59,21 @@ Deno.test("delta joins: a new customer updates its orders, a changed key deletes
     assert.deepEqual(t.engine.joiner.health().map((h) => `${h.name}:${h.mode}`), [
       "with_customer:delta",
       "known_customer:delta",
-      "orders_per_customer:full",
+      "orders_per_customer:delta",
+      "recent_known_customer:delta",
     ]);
     assert.ok(
       lines.some((l) =>
         /join with_customer: .*mode delta \(SQLite shows it is delta-exact\)/.test(l)
       ),
     );
-    assert.ok(lines.some((l) => /join orders_per_customer: .*mode full \(it aggregates/.test(l)));
+    assert.ok(
+      lines.some((l) =>
+        /join orders_per_customer: .*mode delta \(recomputes only the groups a batch touches/.test(
+          l,
+        )
+      ),
+    );
 
     await t.post("/customers", { id: "c1", name: "Ada" });
     await t.post("/orders", [
@@ -105,7 +119,7 @@ Deno.test("delta joins: a new customer updates its orders, a changed key deletes
       "o1:insert:Grace",
       "o3:insert:Linus",
     ]);
-    // The aggregate is evaluated in full, and emits only groups that changed.
+    // The aggregate recomputes the groups a batch touched, and emits only groups that changed.
     assert.deepEqual(ops(receiver, "orders_per_customer", "orders"), [
       "c1:insert:1",
       "c9:insert:1",
@@ -131,6 +145,7 @@ Deno.test("every shard keeps the payload indexes that delta lookups need and tho
       db.close();
       assert.deepEqual(sql, [
         `CREATE INDEX <name> ON "customers"(json_extract(payload, '$.country'))`,
+        `CREATE INDEX <name> ON "orders"(json_extract(payload, '$.customer_id'))`,
         `CREATE INDEX <name> ON "orders"(CAST(json_extract(payload, '$.customer_id') AS TEXT))`,
       ]);
     }
@@ -145,7 +160,7 @@ Deno.test("mode: delta on a query a delta cannot evaluate exactly is refused wit
   - { name: orders_in, type: http, path: /orders, topic: orders, key: id }
 joins:
   - name: per_customer
-    key: customer
+    key: n
     mode: delta
     sql: SELECT json_extract(payload, '$.customer_id') AS customer, count(*) AS n FROM orders GROUP BY 1
     sinks: [out]
@@ -177,7 +192,7 @@ topics:
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     assert.deepEqual(error.lines, [
-      "litejoin.yaml:6:11: joins[0].mode: delta evaluation is not exact for this query: it aggregates (AggStep, AggFinal); it groups rows (GROUP BY); use mode: auto (falls back to full) or mode: full",
+      "litejoin.yaml:6:11: joins[0].mode: delta evaluation is not exact for this query: it aggregates (AggStep, AggFinal); it groups rows (GROUP BY), and the key column n (count(*)) is not a GROUP BY term; key the join on a grouped column; use mode: auto (falls back to full) or mode: full",
     ]);
   }
 });
@@ -212,6 +227,14 @@ Deno.test("a delta join retracts a result whose source row was deleted while no 
       "o2:delete",
     ]);
     assert.ok(ops(receiver, "with_customer").includes("o2:update:null"));
+    // A clock-bounded join re-reads everything at start too (its stale() alone must not
+    // skip the resync that finds the deleted customer).
+    assert.deepEqual(ops(receiver, "recent_known_customer"), [
+      "o1:insert:Ada",
+      "o2:insert:Bob",
+      "o3:insert:Ada",
+      "o2:delete",
+    ]);
   } finally {
     await second.stop();
     await receiver.stop();
@@ -227,14 +250,15 @@ Deno.test("litejoin validate shows each join's mode and why, and exits 2 when mo
   assert.deepEqual(ok.stdout.trim().split("\n").slice(1), [
     "  join with_customer: mode delta (SQLite shows it is delta-exact)",
     "  join known_customer: mode delta (SQLite shows it is delta-exact)",
-    "  join orders_per_customer: mode full (it aggregates (AggStep, AggFinal); it groups rows (GROUP BY))",
+    "  join orders_per_customer: mode delta (recomputes only the groups a batch touches (GROUP BY json_extract(payload, '$.customer_id')))",
+    "  join recent_known_customer: mode delta (SQLite shows it is delta-exact; bounded by the clock, also evaluated when a row crosses)",
   ]);
   await Deno.writeTextFile(
     `${dir}/litejoin.yaml`,
     yaml.replace(
       "  - name: orders_per_customer\n",
       "  - name: orders_per_customer\n    mode: delta\n",
-    ),
+    ).replace("FROM orders GROUP BY 1", "FROM orders GROUP BY 1 ORDER BY orders DESC LIMIT 10"),
   );
   const refused = await cli(["validate", "-c", `${dir}/litejoin.yaml`]);
   assert.equal(refused.code, 2);

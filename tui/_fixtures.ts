@@ -59,7 +59,7 @@ export function stats(patch: Partial<Stats> = {}): Stats {
       last_ms: 3.2,
       p99_ms: 10,
       pending_keys: 0,
-      lag_ms: 0,
+      lag_ms: 1500,
       status: "ok",
       reason: "ok",
     }],

@@ -36,8 +36,8 @@ Deno.test("the dashboard fits 80x24: shards with sparklines, topics, health with
   const text = lines.join("\n");
   assert.match(text, /s0 +[▁▂▃▄▅▆▇█]{30,} +1\.2k +5ms +12 MB +4\.0 MB/);
   assert.match(text, /orders +1,234,567 +250 MB +2\.3k +9\.0M/);
-  assert.match(text, /● ok +join enriched_orders +5\.3k evals +10ms ok/);
-  assert.match(text, /✕ FAIL sink hook +11k sent +50ms 3 results failed delivery/);
+  assert.match(text, /● ok +join enriched_orders +5\.3k evals +10ms +1\.5s ok/);
+  assert.match(text, /✕ FAIL sink hook +11k sent +50ms +3 results failed delivery/);
   assert.match(text, /DLQ {2}not enabled/);
   assert.match(lines[23], /1-4\/Tab views {2}\/ filter {2}\? help {2}q quit/);
   unmount();

@@ -1,6 +1,9 @@
-/** Joins, windows and sinks, each green, amber or red with the reason. */
+/**
+ * Joins, windows and sinks, each green, amber or red with the reason; for a join, its lag
+ * (how long the oldest change not yet delivered has waited; "-" when none waits).
+ */
 import type { JoinStats, SinkStats, WindowStats } from "../engine/control/protocol.ts";
-import { count, millis } from "./format.ts";
+import { age, count, millis } from "./format.ts";
 import { healthCell } from "./health_cell.ts";
 import { type Cell, layout, Table } from "./table.tsx";
 
@@ -23,6 +26,7 @@ export function PipelinePanel(
     { title: "NAME", width: Math.max(8, Math.min(20, longest)) },
     { title: "ACTIVITY", width: 11, align: "right" },
     { title: "P99", width: 6, align: "right" },
+    { title: "LAG", width: 5, align: "right" },
     { title: "REASON", width: 0 },
   ], width);
   const rows: Cell[][] = [
@@ -32,6 +36,7 @@ export function PipelinePanel(
       j.name,
       `${count(j.evaluations)} evals`,
       millis(j.p99_ms),
+      j.lag_ms < 60_000 ? millis(j.lag_ms) : age(j.lag_ms),
       reason(j.status, j.reason),
     ]),
     ...windows.map((w) => [
@@ -40,6 +45,7 @@ export function PipelinePanel(
       w.name,
       `${count(w.evaluations)} evals`,
       millis(w.p99_ms),
+      "",
       reason(w.status, w.reason),
     ]),
     ...sinks.map((s) => [
@@ -48,6 +54,7 @@ export function PipelinePanel(
       s.name,
       `${count(s.delivered)} sent`,
       millis(s.p99_ms),
+      "",
       reason(s.status, s.reason),
     ]),
   ];

@@ -3,8 +3,9 @@
  * Clients ingest until the disk is full. The engine must refuse with 503 "not stored"
  * (never a 202 for what it did not commit), keep running, and take messages again once
  * the filler is deleted; afterwards every acknowledged message is stored, the join has
- * delivered every one, the window emits again, and /healthz is ok. Needs root (to
- * mount); skipped otherwise.
+ * delivered every one, the window emits again, and /healthz is ok. /readyz says "disk"
+ * while full and ready again once the filler is gone, before any input arrives. Needs
+ * root (to mount); skipped otherwise.
  */
 import { startReceiver, topicKeys } from "../../tests/_helpers.ts";
 import { spawnEngine } from "../../tests/_process.ts";
@@ -103,12 +104,20 @@ sinks:
       );
       const whileFull = await healthz(started.url);
       await fill.stop();
+      const readyWhileFull = await readyz(started.url);
 
       // Free the space; a trickle (too little to fill it again) must be taken again, and
       // the window must close windows again.
       const windowResults = () => receiver.results().filter((r) => r.name === "per_second").length;
       await Deno.remove(filler);
       const freed = performance.now();
+      // No input yet: the shards' own probes must notice the room.
+      let notReady = "";
+      const readyAgain = await until(
+        async () => (notReady = await readyz(started.url)).startsWith("200"),
+        30_000,
+      );
+      const readyS = (performance.now() - freed) / 1000;
       const windowsWhenFreed = windowResults();
       const trickle = new Load("t", {
         url: () => started.url,
@@ -148,6 +157,11 @@ sinks:
       check(notStored.length > 0, `no "not stored" answer: ${[...fill.errors.keys()]}`);
       check(lost === 0, `${lost} acknowledged messages are not in the shards`);
       check(health.startsWith("200"), `/healthz after the drill: ${health}`);
+      check(
+        readyWhileFull.startsWith("503") && readyWhileFull.includes('"check":"disk"'),
+        `/readyz while full: ${readyWhileFull}`,
+      );
+      check(readyAgain, `/readyz not ready 30 s after freeing space: ${notReady}`);
       check(delivered, `${undelivered} acknowledged messages never reached the join's webhook`);
       check(windowed, `the window emitted nothing after the space was freed:\n${logTail(log)}`);
       check(code === 0, `the engine exited with ${code} on SIGTERM:\n${logTail(log)}`);
@@ -157,7 +171,10 @@ sinks:
         outcome: "pass",
         details: `${FS_MIB} MiB tmpfs, ${FILLER_MIB} MiB filler: ${fill.acked.size} acked, then ` +
           `${fill.refused} POSTs refused (${first(notStored)}); /healthz while full: ` +
-          `${whileFull}; resumed ${resumeS.toFixed(1)} s after freeing; ${acked.length} acked in ` +
+          `${whileFull}; /readyz while full: ${readyWhileFull.slice(0, 160)}; ready again ` +
+          `${readyS.toFixed(1)} s after freeing, with no input; resumed ${
+            resumeS.toFixed(1)
+          } s after freeing; ${acked.length} acked in ` +
           `all, 0 lost, all delivered, the window emitting again; ${errorLines} error lines ` +
           `logged; /healthz ${health}`,
       };
@@ -170,6 +187,15 @@ sinks:
     }
   },
 };
+
+async function readyz(url: string): Promise<string> {
+  try {
+    const response = await fetch(`${url}/readyz`);
+    return `${response.status} ${(await response.text()).trim()}`;
+  } catch (error) {
+    return `unreachable: ${(error as Error).message}`;
+  }
+}
 
 function first(errors: string[]): string {
   return errors[0]?.slice(0, 120) ?? "";

@@ -1,11 +1,13 @@
 /**
  * Reads `litejoin.yaml` into one typed, validated `Config`. Every problem is reported
- * at once, each as `file:line:col: path: message`.
+ * at once, each as `file:line:col: path: message`; a YAML syntax error, after which the
+ * rest cannot be read, is the one line of its first problem.
  */
 import { type Document, isNode, LineCounter, type Node, parseDocument } from "yaml";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { Context, invalid, type Problem } from "./schema.ts";
 import { closest } from "./_suggest.ts";
+import { yamlSyntaxError } from "./_yaml_error.ts";
 import { configSpec, type ParsedConfig } from "./spec.ts";
 import { type Analysis, analyzeSql, SqlProblem } from "../joins/analyze.ts";
 import { analyzeDelta, type DeltaAnalysis } from "../joins/delta_plan.ts";
@@ -65,15 +67,7 @@ export function parseConfig(
     const { line, col } = lineCounter.linePos(offset);
     return `${file}:${line}:${col}`;
   };
-  if (doc.errors.length) {
-    throw new ConfigError(
-      doc.errors.map((e) =>
-        `${at(e.pos[0])}: yaml: ${
-          e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")
-        }`
-      ),
-    );
-  }
+  if (doc.errors.length) throw new ConfigError([yamlSyntaxError(text, doc.errors, at)]);
   const ctx = new Context(env);
   const parsed = configSpec.parse(doc.contents as Node | null, { ctx, path: "", offset: 0 });
   const format = (problems: Problem[]) =>
@@ -121,7 +115,7 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
   });
 
   // SSE sinks serve <path> and <path>/snapshot on the same listener.
-  for (const reserved of ["/healthz", "/metrics"]) paths.set(reserved, "the engine");
+  for (const reserved of ["/healthz", "/readyz", "/metrics"]) paths.set(reserved, "the engine");
   parsed.sinks.forEach((sink, i) => {
     if (sink.type !== "sse") return;
     for (const path of [sink.path, `${sink.path}/snapshot`]) {
@@ -169,6 +163,13 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
           }), which joins do not bind`,
         );
       }
+      if (join.on_eviction === "keep" && join.mode === "full") {
+        report(
+          ["joins", i, "on_eviction"],
+          "on_eviction: keep needs delta evaluation (a full evaluation cannot tell an evicted " +
+            "row from a deleted one); remove on_eviction: keep or mode: full",
+        );
+      }
       if (!analysis.columns.includes(join.key)) {
         report(
           ["joins", i, "key"],
@@ -177,8 +178,15 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
       }
       joinSql.set(join.name, analysis);
       if (analysis.topics.length && join.mode !== "full") {
-        const delta = analyzeDelta(join.sql, topicNames);
+        const delta = analyzeDelta(join.sql, topicNames, join.key);
         joinDelta.set(join.name, delta);
+        if (join.on_eviction === "keep" && !delta.exact && join.mode !== "delta") {
+          report(
+            ["joins", i, "on_eviction"],
+            `on_eviction: keep needs delta evaluation, and this join runs in full mode ` +
+              `(${delta.reason}); remove on_eviction: keep`,
+          );
+        }
         if (join.mode === "delta" && !delta.exact) {
           report(
             ["joins", i, "mode"],

@@ -85,6 +85,41 @@ Deno.test("config reports YAML syntax errors with their position", () => {
   assert.match(lines[0], /^litejoin\.yaml:3:1: yaml: /);
 });
 
+Deno.test("a YAML syntax error is one line: the first problem, without the cascade after it", () => {
+  const text = "engine:\n  data_dir: ./data\n   shard_count: 2\nsources: [\n";
+  assert.deepEqual(problems(text), [
+    "litejoin.yaml:2:13: yaml: Nested mappings are not allowed in compact mappings",
+  ]);
+});
+
+Deno.test("an unquoted ${VAR} inside { } or [ ] is a YAML error that says to quote it", () => {
+  const hint = (v: string, inside: string) =>
+    `${v} inside ${inside} must be quoted, or YAML reads its { as the start of a mapping: write "${v}"`;
+  assert.deepEqual(problems("engine: { data_dir: ${DATA} }\nsources: []\n", { DATA: "/d" }), [
+    `litejoin.yaml:1:21: yaml: ${hint("${DATA}", "{ }")}`,
+  ]);
+  assert.deepEqual(
+    problems("engine: { shard_count: 2, data_dir: ${DATA:-./data} }\n"),
+    [`litejoin.yaml:1:37: yaml: ${hint("${DATA:-./data}", "{ }")}`],
+  );
+  assert.deepEqual(problems('http: { cors: { origins: ["a", ${ORIGIN}] } }\n'), [
+    `litejoin.yaml:1:32: yaml: ${hint("${ORIGIN}", "[ ]")}`,
+  ]);
+  // Quoted, it reads; and in block style it needs no quotes.
+  const quoted = parseConfig(
+    'engine: { data_dir: "${DATA}" }\n',
+    "/etc/lj/litejoin.yaml",
+    (n) => n === "DATA" ? "/var/d" : undefined,
+  );
+  assert.equal(quoted.engine.data_dir, "/var/d");
+  const block = parseConfig(
+    "engine:\n  data_dir: ${DATA}\n",
+    "/etc/lj/litejoin.yaml",
+    (n) => n === "DATA" ? "/var/d" : undefined,
+  );
+  assert.equal(block.engine.data_dir, "/var/d");
+});
+
 Deno.test("config interpolates ${ENV}, with defaults, and names a missing variable", () => {
   const text = `
 http: { listen: "127.0.0.1:\${PORT}" }
@@ -187,4 +222,28 @@ sources:
   assert.equal(topicRetention(config, "users"), 0);
   assert.equal(topicRetention(config, "pinned"), 300_000);
   assert.equal(topicRetention(config, "events"), 3_600_000);
+});
+
+Deno.test("on_eviction: keep is refused where the join runs in full, with the reason", () => {
+  const keep = BASE.replace(
+    "    sinks: [results]\n",
+    "    on_eviction: keep\n    sinks: [results]\n",
+  );
+  parseConfig(keep, "litejoin.yaml", () => undefined);
+  assert.deepEqual(
+    problems(keep.replace("on_eviction: keep", "on_eviction: keep\n    mode: full")),
+    [
+      "litejoin.yaml:15:18: joins[0].on_eviction: on_eviction: keep needs delta evaluation (a full " +
+      "evaluation cannot tell an evicted row from a deleted one); remove on_eviction: keep or mode: full",
+    ],
+  );
+  const ranked = keep.replace(
+    "SELECT o.key AS order_id, json_extract(c.payload, '$.name') AS customer",
+    "SELECT o.key AS order_id, row_number() OVER (ORDER BY o.timestamp) AS customer",
+  );
+  assert.match(
+    problems(ranked).join("\n"),
+    /joins\[0\]\.on_eviction: on_eviction: keep needs delta evaluation, and this join runs in full mode \(it uses window functions/,
+  );
+  assert.deepEqual(problems(keep.replace("on_eviction: keep", "on_eviction: never")).length, 1);
 });

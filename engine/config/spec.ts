@@ -23,6 +23,9 @@ import { tieringSpec } from "../tiers/spec.ts";
 import { replicationSpec } from "../replication/litestream_config.ts";
 import { corsSpec } from "../http/cors.ts";
 import { staticSpec } from "../http/static.ts";
+import { authSpec } from "../http/auth.ts";
+import { tlsSpec } from "../http/tls.ts";
+import { limitsSpec } from "../http/limits.ts";
 import { windowSpec } from "../windows/config.ts";
 
 type Specs<K extends Record<string, { spec: unknown }>> = { [N in keyof K]: K[N]["spec"] };
@@ -69,6 +72,11 @@ export const httpSpec = object({
   static: list(staticSpec).default([]).describe(
     "Directories of static files served on the listener, e.g. a dashboard page.",
   ),
+  auth: authSpec.describe(
+    "Bearer tokens with scopes for every route but /healthz and /readyz (README: Security).",
+  ),
+  tls: tlsSpec.optional().describe("Serve HTTPS with this certificate and key."),
+  limits: limitsSpec.describe("Timeouts, the connection cap and the default body limit."),
 });
 
 export const controlSpec = object({
@@ -112,6 +120,11 @@ export const joinSpec = object({
   mode: oneOf(["auto", "delta", "full"] as const).default("auto").describe(
     "auto: delta evaluation when SQLite shows it is exact for the query, else full; " +
       "delta: require it; full: re-run the whole query after every batch.",
+  ),
+  on_eviction: oneOf(["retract", "keep"] as const).default("retract").describe(
+    "When retention or tiering evicts a row a result came from: retract: deliver the " +
+      "result's change (a delete, or an update for a LEFT JOIN), as if the row were deleted; " +
+      "keep: leave the result as delivered (the join forgets it; needs delta evaluation).",
   ),
 });
 

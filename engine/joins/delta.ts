@@ -55,7 +55,7 @@ export class DeltaEvaluator implements Evaluator {
   constructor(
     readonly join: JoinDefinition,
     readonly plan: DeltaPlan,
-    readonly readers: Readers,
+    readonly readers: Pick<Readers, "all">,
     readonly emitted: EmittedState,
     readonly clock: Clock,
     shardCount: number,

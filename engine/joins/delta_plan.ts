@@ -17,7 +17,10 @@ import { topicDdl } from "../store/topics.ts";
 import { hashString } from "./emitted.ts";
 import { DeltaSql } from "./delta_sql.ts";
 import { topicView } from "../store/reader_db.ts";
+import { analyzeGroups, GROUPING_BLOCKER, type GroupPlan } from "./group_plan.ts";
 import { type Equality, parseShape, type Shape, ShapeProblem, type Term } from "./shape.ts";
+import { type ClockBound, clockBounds } from "./clock_bound.ts";
+import { bindClock, NOW_PARAM } from "./clock_rewrite.ts";
 
 /** Bump when the rewrite changes what provenance means, so stored provenance is rebuilt. */
 const PLAN_VERSION = 1;
@@ -42,26 +45,47 @@ export interface DeltaPlan {
   indexes: TopicIndex[];
   /** Changes when the SQL or the rewrite changes: provenance recorded under another is stale. */
   fingerprint: string;
+  /** Set for a GROUP BY join: this plan is that of its rows before grouping. */
+  group?: GroupPlan;
+  /** Bounds on the clock, when the SQL reads it (its `shape.sql` then binds `NOW_PARAM`). */
+  clock?: ClockBound[];
 }
 
 export type DeltaAnalysis =
   | { exact: true; plan: DeltaPlan }
   | { exact: false; reason: string };
 
-/** Decides whether `sql` (already known to prepare against `topics`) is delta-exact. */
-export function analyzeDelta(sql: string, topics: readonly string[]): DeltaAnalysis {
+/**
+ * Decides whether `sql` (already known to prepare against `topics`) is delta-exact.
+ * A GROUP BY join is when its result `key` is a group term (see `group_plan.ts`).
+ */
+export function analyzeDelta(
+  sql: string,
+  topics: readonly string[],
+  key?: string,
+): DeltaAnalysis {
   try {
-    return analyze(sql, topics);
+    return analyze(sql, topics, key);
   } catch (error) {
     return { exact: false, reason: `it could not be analysed (${(error as Error).message})` };
   }
 }
 
-function analyze(sql: string, topics: readonly string[]): DeltaAnalysis {
+function analyze(original: string, topics: readonly string[], key?: string): DeltaAnalysis {
   const db = new DatabaseSync(":memory:");
+  // Clock reads become a parameter each evaluation binds: see `clock_bound.ts`.
+  // A statement already rewritten (a GROUP BY join's rows before grouping) reads it too.
+  const { sql, reads } = bindClock(original);
+  const readsClock = reads || sql.includes(NOW_PARAM);
   try {
     for (const topic of topics) db.exec(topicDdl(topic));
     const blockers = explainBlockers(db, sql);
+    if (blockers.length && blockers.every((b) => GROUPING_BLOCKER.test(b))) {
+      return analyzeGroups(db, sql, topics, key, blockers, {
+        rows: (rows) => analyze(rows, topics),
+        occurrences: (shape) => checkOccurrences(db, shape, topics),
+      });
+    }
     if (blockers.length) return { exact: false, reason: blockers.join("; ") };
     let shape: Shape;
     try {
@@ -72,11 +96,13 @@ function analyze(sql: string, topics: readonly string[]): DeltaAnalysis {
     }
     const problem = checkOccurrences(db, shape, topics);
     if (problem) return { exact: false, reason: problem };
+    const clock = readsClock ? clockBounds(shape) : undefined;
+    if (typeof clock === "string") return { exact: false, reason: clock };
     const drives = shape.occurrences.map((o) => restrictions(shape, o.index));
-    const indexes = drives.flat().flatMap((r) => r.index ? [r.index] : []);
+    const indexes = [...drives.flat(), ...clock ?? []].flatMap((r) => r.index ? [r.index] : []);
     const fingerprint = hashString(JSON.stringify({ v: PLAN_VERSION, sql: shape.sql }))
       .toString(36);
-    const plan = { shape, drives, indexes, fingerprint };
+    const plan = { shape, drives, indexes, fingerprint, clock };
     const broken = checkRewrite(plan, topics);
     if (broken) return { exact: false, reason: broken };
     return { exact: true, plan };

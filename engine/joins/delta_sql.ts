@@ -35,7 +35,7 @@ export class DeltaSql {
 
   /** The whole query, with the source key of each occurrence added to every row. */
   full(): string {
-    return this.#main(new Map());
+    return this.main(new Map());
   }
 
   /**
@@ -65,27 +65,45 @@ export class DeltaSql {
   }
 
   #drive(occs: readonly number[]): string {
-    const { shape, drives } = this.plan;
     const ctes: string[] = [];
     const mains: string[] = [];
     let param = 0;
     for (const j of occs) {
-      const name = (i: number) => quoteName(`__lj_${j}_${i}`);
-      const names = new Map<number, string>([[j, name(j)]]);
-      const topic = shape.occurrences[j].topic;
-      const changed = this.#arms(topic, () => `key IN (SELECT value FROM json_each(?${++param}))`);
-      ctes.push(`${name(j)} AS MATERIALIZED (${changed})`);
-      for (const r of drives[j]) {
-        names.set(r.occ, name(r.occ));
-        const rows = this.#arms(
-          shape.occurrences[r.occ].topic,
-          () => `${r.lookup} IN (SELECT ${r.value} FROM ${name(r.from)})`,
-        );
-        ctes.push(`${name(r.occ)} AS MATERIALIZED (${rows})`);
-      }
-      mains.push(this.#main(names, j));
+      const narrowed = this.narrowed(
+        j,
+        () => `key IN (SELECT value FROM json_each(?${++param}))`,
+        `__lj_${j}_`,
+      );
+      ctes.push(...narrowed.ctes);
+      mains.push(this.main(narrowed.names, j));
     }
     return `WITH ${ctes.join(",\n")}\n${mains.join("\nUNION ALL\n")}`;
+  }
+
+  /**
+   * Materialized sets that narrow occurrence `j` to its rows where `where` holds (SQL
+   * over its topic's columns, asked once per shard) and each occurrence its
+   * restrictions reach to the rows that can join them; `names` maps each narrowed
+   * occurrence to its set, named `<prefix><occurrence>`, for `main`.
+   */
+  narrowed(
+    j: number,
+    where: () => string,
+    prefix: string,
+  ): { ctes: string[]; names: Map<number, string> } {
+    const { shape, drives } = this.plan;
+    const name = (i: number) => quoteName(`${prefix}${i}`);
+    const names = new Map<number, string>([[j, name(j)]]);
+    const ctes = [`${name(j)} AS MATERIALIZED (${this.#arms(shape.occurrences[j].topic, where)})`];
+    for (const r of drives[j]) {
+      names.set(r.occ, name(r.occ));
+      const rows = this.#arms(
+        shape.occurrences[r.occ].topic,
+        () => `${r.lookup} IN (SELECT ${r.value} FROM ${name(r.from)})`,
+      );
+      ctes.push(`${name(r.occ)} AS MATERIALIZED (${rows})`);
+    }
+    return { ctes, names };
   }
 
   /** `SELECT <topic columns> FROM <topic> WHERE <where>`, per shard or over the view. */
@@ -99,9 +117,10 @@ export class DeltaSql {
 
   /**
    * The user's statement with occurrences renamed per `names`, the driving
-   * occurrence's LEFT JOIN made inner, source keys added and ORDER BY dropped.
+   * occurrence's LEFT JOIN made inner, source keys added (unless `sources` is false)
+   * and ORDER BY dropped.
    */
-  #main(names: Map<number, string>, driving?: number): string {
+  main(names: Map<number, string>, driving?: number, sources = true): string {
     const { shape } = this.plan;
     const edits: { start: number; end: number; text: string }[] = [];
     for (const o of shape.occurrences) {
@@ -112,10 +131,12 @@ export class DeltaSql {
       }
       if (o.index === driving && o.joinSpan) edits.push({ ...o.joinSpan, text: "JOIN" });
     }
-    const sources = shape.occurrences
-      .map((o) => `${quoteName(o.alias)}.key AS ${sourceColumn(o.index)}`)
-      .join(", ");
-    edits.push({ start: shape.fromAt, end: shape.fromAt, text: `, ${sources}\n` });
+    if (sources) {
+      const columns = shape.occurrences
+        .map((o) => `${quoteName(o.alias)}.key AS ${sourceColumn(o.index)}`)
+        .join(", ");
+      edits.push({ start: shape.fromAt, end: shape.fromAt, text: `, ${columns}\n` });
+    }
     if (shape.orderBy) edits.push({ ...shape.orderBy, text: "" });
     edits.sort((a, b) => a.start - b.start);
     let sql = "";

@@ -33,6 +33,10 @@ export interface ProvenanceUpdate {
   changes: Map<string, { before: Sources | null; after: Sources | null }>;
   /** The delta plan the provenance belongs to (see `delta_plan.ts`), when it changes. */
   plan?: string;
+  /** More of the evaluator's state to write in the same transaction (e.g. group membership). */
+  writes?: () => void;
+  /** The now a clock-bounded join's results were evaluated at (see `clock_evaluator.ts`). */
+  clock?: number;
 }
 
 export class EmittedState {
@@ -165,12 +169,19 @@ export class EmittedState {
     return this.meta.get(`join:${this.join}`, "delta_plan");
   }
 
+  /** The now the delivered results of a clock-bounded join were evaluated at, if recorded. */
+  clockNow(): number | undefined {
+    const value = this.meta.get(`join:${this.join}`, "clock_now");
+    return value === undefined ? undefined : Number(value);
+  }
+
   /** Forgets the provenance (a join evaluated in full does not keep it up to date). */
   resetProvenance(): void {
     this.meta.transaction(() => {
       this.#clearSources.run(this.join);
       this.#clearReverse.run(this.join);
       this.meta.delete(`join:${this.join}`, "delta_plan");
+      this.meta.delete(`join:${this.join}`, "clock_now");
     });
   }
 
@@ -204,7 +215,11 @@ export class EmittedState {
       for (const [occ, source, key] of adds.sort(byIndexOrder)) {
         this.#addSource.run(this.join, occ, source, key);
       }
+      provenance?.writes?.();
       if (provenance?.plan) this.meta.set(`join:${this.join}`, "delta_plan", provenance.plan);
+      if (provenance?.clock !== undefined) {
+        this.meta.set(`join:${this.join}`, "clock_now", String(provenance.clock));
+      }
       progress.forEach((seq, i) => this.meta.set(`join:${this.join}`, `shard_${i}`, String(seq)));
     });
   }

@@ -47,6 +47,16 @@ export interface Evaluator {
   resync?(): boolean;
   /** True when what the evaluator recorded is stale (e.g. the SQL changed): run it at start. */
   stale?(): boolean;
+  /**
+   * The statements an incremental evaluation runs, for EXPLAIN QUERY PLAN:
+   * `[driving topic, sql, params]`. Absent when evaluation re-reads everything.
+   */
+  statements?(): [string, string, string[]][];
+  /**
+   * When results may next change with no new data (clock time, ms): the joiner
+   * evaluates then. Undefined when only data changes them.
+   */
+  nextDue?(): number | undefined;
 }
 
 /**
@@ -59,7 +69,7 @@ export class FullEvaluator implements Evaluator {
 
   constructor(
     readonly join: JoinDefinition,
-    readonly readers: Readers,
+    readonly readers: Pick<Readers, "all">,
     readonly emitted: EmittedState,
     readonly clock: Clock,
   ) {}

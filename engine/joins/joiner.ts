@@ -1,23 +1,32 @@
 /**
  * Runs every join after each committed batch that touches a topic it reads, delivers
  * what changed to its sinks, then records the delivery. One evaluation per join runs
- * at a time; batches that commit meanwhile are merged into the next one.
+ * at a time; batches that commit meanwhile are merged into the next one. Rows that
+ * retention or tiering evict are changes too, and a join whose results change with
+ * time alone (a clock bound) is also evaluated when its evaluator says they next do.
  */
 import { backoffDelay } from "../backoff.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Readers } from "../store/readers.ts";
-import type { CommittedBatch } from "../store/writer.ts";
+import type { CommittedBatch, Eviction } from "../store/writer.ts";
 import type { SinkRunner } from "../sinks/runner.ts";
-import type { Result } from "../types.ts";
+import { type Clock, type Result, systemClock } from "../types.ts";
+import { systemTimers, type Timers } from "../windows/timers.ts";
 import { EmittedState } from "./emitted.ts";
 import type { Evaluator, JoinDefinition, TopicChanges } from "./evaluator.ts";
+import type { Forgotten } from "./evictions.ts";
 
 export interface JoinTask {
   definition: JoinDefinition;
   evaluator: Evaluator;
   emitted: EmittedState;
   sinks: SinkRunner[];
+  /**
+   * With `on_eviction: keep`: how to forget the results of evicted rows instead of
+   * re-evaluating them (see `evictions.ts`). Unset, evictions are changes like deletes.
+   */
+  forget?: (evicted: TopicChanges) => Forgotten;
 }
 
 /** What the console and `/metrics` show about one join. */
@@ -37,6 +46,8 @@ export interface JoinHealth {
 class JoinState {
   pending: TopicChanges = new Map();
   pendingKeys = 0;
+  /** Evicted keys whose results are to be forgotten (`on_eviction: keep`). */
+  evicted: TopicChanges = new Map();
   /** When the oldest commit merged into `pending` was seen (performance.now()), if any. */
   pendingSince: number | undefined;
   /** The `pendingSince` of the evaluation under way, if any. */
@@ -47,6 +58,8 @@ class JoinState {
   progress: number[];
   running: Promise<void> | undefined;
   retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the timer set for when the evaluator's results are next due to change. */
+  cancelDue: (() => void) | undefined;
   /** Evaluate even with no changed key (the evaluator asked to resync). */
   forced = false;
   failures = 0;
@@ -66,6 +79,14 @@ class JoinState {
       set.add(key);
     }
   }
+
+  /** Keeps evicted keys for the next evaluation to forget their results. */
+  mergeEvicted(topic: string, keys: Iterable<string>): void {
+    const set = this.evicted.get(topic) ?? new Set();
+    for (const key of keys) set.add(key);
+    this.evicted.set(topic, set);
+    this.forced = true;
+  }
 }
 
 export class Joiner {
@@ -84,6 +105,8 @@ export class Joiner {
     readonly shardSeqs: () => number[],
     readonly log: Logger,
     metrics: Metrics,
+    /** When results change with time alone (clock-bounded joins), evaluations are set on these. */
+    readonly time: { clock: Clock; timers: Timers } = { clock: systemClock, timers: systemTimers },
   ) {
     const shardCount = shardSeqs().length;
     this.#states = tasks.map((task) => new JoinState(task, task.emitted.progress(shardCount)));
@@ -140,7 +163,9 @@ export class Joiner {
       state.forced = state.task.evaluator.stale?.() ?? false;
       if (state.pendingSeq.some((seq, i) => seq > state.progress[i])) {
         // Rows deleted meanwhile left no key behind to find.
-        state.forced ||= state.task.evaluator.resync?.() ?? false;
+        // resync() must run even when stale() already forced an evaluation: it is what
+        // makes that evaluation re-read everything rather than only the changed keys.
+        state.forced = (state.task.evaluator.resync?.() ?? false) || state.forced;
         this.log.info(
           `join ${state.task.definition.name}: catching up on ${state.pendingKeys} changed key(s)`,
         );
@@ -167,15 +192,46 @@ export class Joiner {
     }
   }
 
+  /**
+   * Takes an eviction: the writer calls this after retention or tiering removed rows.
+   * The evicted keys are changes like deletes, or, for a join that keeps the results of
+   * evicted rows, keys whose results it forgets.
+   */
+  onEvict(eviction: Eviction): void {
+    for (const state of this.#byTopic.get(eviction.topic) ?? []) {
+      if (state.task.forget) state.mergeEvicted(eviction.topic, eviction.keys);
+      else state.merge(eviction.topic, eviction.keys);
+      state.pendingSeq[eviction.shard] = Math.max(state.pendingSeq[eviction.shard], eviction.seq);
+      this.#schedule(state);
+    }
+  }
+
   #schedule(state: JoinState): void {
     const idle = state.pendingKeys === 0 && !state.forced;
     if (this.#stopped || state.running || state.retryTimer || idle) {
-      if (idle && !state.running) this.#settleProgress(state);
+      if (idle && !state.running) {
+        this.#settleProgress(state);
+        this.#setDue(state);
+      }
       return;
     }
     state.running = this.#run(state).finally(() => {
       state.running = undefined;
       state.runningSince = undefined;
+      this.#schedule(state);
+    });
+  }
+
+  /**
+   * Evaluates again when the evaluator says its results next change with no new data
+   * (a clock bound), even if nothing is committed meanwhile.
+   */
+  #setDue(state: JoinState): void {
+    const due = state.task.evaluator.nextDue?.();
+    if (this.#stopped || due === undefined || state.cancelDue) return;
+    state.cancelDue = this.time.timers.after(due - this.time.clock.now(), () => {
+      state.cancelDue = undefined;
+      state.forced = true;
       this.#schedule(state);
     });
   }
@@ -204,12 +260,22 @@ export class Joiner {
     state.pendingSince = undefined;
     state.runningSince = since;
     state.forced = false;
+    state.cancelDue?.();
+    state.cancelDue = undefined;
+    const evicted = state.evicted;
+    state.evicted = new Map();
     const started = performance.now();
     let evaluation;
     try {
+      // Forgotten first, so that the evaluation below no longer finds (and retracts) them.
+      if (evicted.size) {
+        const { update, provenance } = state.task.forget!(evicted);
+        emitted.commit(update, state.progress, provenance);
+      }
       evaluation = await evaluator.evaluate(changes);
     } catch (error) {
       for (const [topic, keys] of changes) state.merge(topic, keys, since);
+      for (const [topic, keys] of evicted) state.mergeEvicted(topic, keys);
       state.forced ||= forced;
       this.#fail(state, error as Error);
       return;
@@ -294,6 +360,7 @@ export class Joiner {
     const seqs = this.shardSeqs();
     for (const state of this.#states) {
       clearTimeout(state.retryTimer);
+      state.cancelDue?.();
       // Every commit so far has been seen: a join with nothing left to evaluate is
       // up to date with all of them (including writes to topics it does not read).
       if (state.pendingKeys === 0 && !state.forced && !state.retryTimer) {

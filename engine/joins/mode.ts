@@ -9,6 +9,9 @@ import { fullPath, type TopicIndex, uniqueIndexes } from "../store/indexes.ts";
 import type { Readers } from "../store/readers.ts";
 import type { Clock } from "../types.ts";
 import { DeltaEvaluator } from "./delta.ts";
+import { GroupEvaluator } from "./group.ts";
+import { forgetMembers } from "./group_members.ts";
+import { clockEvaluator } from "./clock_evaluator.ts";
 import type { DeltaAnalysis } from "./delta_plan.ts";
 import type { EmittedState } from "./emitted.ts";
 import { type Evaluator, FullEvaluator, type JoinDefinition } from "./evaluator.ts";
@@ -26,8 +29,16 @@ export function modeOf(
 ): { mode: "delta" | "full"; reason: string } {
   if (join.mode === "full") return { mode: "full", reason: "set by mode: full" };
   if (!analysis?.exact) return { mode: "full", reason: analysis?.reason ?? "it reads no topic" };
-  const reason = join.mode === "delta" ? "set by mode: delta" : "SQLite shows it is delta-exact";
-  return { mode: "delta", reason };
+  const group = analysis.plan.group;
+  const reason = join.mode === "delta"
+    ? "set by mode: delta"
+    : group
+    ? `recomputes only the groups a batch touches (GROUP BY ${group.term})`
+    : "SQLite shows it is delta-exact";
+  const clock = analysis.plan.clock
+    ? "; bounded by the clock, also evaluated when a row crosses"
+    : "";
+  return { mode: "delta", reason: reason + clock };
 }
 
 export function chooseEvaluator(
@@ -37,6 +48,9 @@ export function chooseEvaluator(
   deps: { readers: Readers; emitted: EmittedState; clock: Clock; shardCount: number },
 ): EvaluatorChoice {
   const { mode, reason } = modeOf(join, analysis);
+  if (mode === "full" || !analysis?.exact || !analysis.plan.group) {
+    forgetMembers(deps.emitted.meta, definition.name);
+  }
   if (mode === "full" || !analysis?.exact) {
     // Full evaluation does not keep provenance; a later switch to delta rebuilds it.
     deps.emitted.resetProvenance();
@@ -45,7 +59,10 @@ export function chooseEvaluator(
       reason,
     };
   }
-  const evaluator = new DeltaEvaluator(
+  if (analysis.plan.clock) {
+    return { evaluator: clockEvaluator(definition, analysis.plan, deps), reason };
+  }
+  const evaluator = new (analysis.plan.group ? GroupEvaluator : DeltaEvaluator)(
     definition,
     analysis.plan,
     deps.readers,
@@ -79,7 +96,7 @@ export function topicIndexes(config: Config): TopicIndex[] {
  * as `driving -> scanned`, read from SQLite's EXPLAIN QUERY PLAN. Empty for full mode.
  */
 export async function deltaScans(evaluator: Evaluator, readers: Readers): Promise<string[]> {
-  if (!(evaluator instanceof DeltaEvaluator)) return [];
+  if (!evaluator.statements) return [];
   const out = new Set<string>();
   for (const [driving, sql, params] of evaluator.statements()) {
     for (const row of await readers.all(`EXPLAIN QUERY PLAN ${sql}`, params)) {

@@ -68,14 +68,44 @@ export interface Shape {
   end: number;
   /** The ORDER BY clause, which a delta leaves out (results are keyed, not ordered). */
   orderBy?: Span;
+  /** Offset of the top-level WHERE keyword, if any. */
+  whereAt?: number;
   equalities: Equality[];
   mentions: Mention[];
+  /** The select list and GROUP BY, when parsed with `grouped` and the query has a GROUP BY. */
+  grouping?: Grouping;
+}
+
+/** A term, or (`asText`) a payload field read as `CAST(json_extract(…) AS TEXT)`. */
+export type GroupTerm = Term & { asText?: boolean };
+
+/** An expression of the select list or GROUP BY, as written. */
+export interface Expression {
+  span: Span;
+  /** Its tokens as `kind:value`, to compare two expressions. */
+  tokens: string[];
+  /** Set when the expression is a topic column or payload field of one occurrence. */
+  term?: GroupTerm;
+}
+
+export interface Grouping {
+  /** The select list's items, each without its alias; `star` for `*` and `x.*`. */
+  select: (Expression & { alias?: string; star: boolean })[];
+  /** The GROUP BY terms; `position` when a term is a number (a select item, from 1). */
+  groupBy: (Expression & { position?: number })[];
+  /** Offset of the GROUP keyword: the rows before grouping are the statement up to here. */
+  at: number;
+}
+
+export interface ShapeOptions {
+  /** Accept GROUP BY and HAVING, and describe the grouping (`Shape.grouping`). */
+  grouped?: boolean;
 }
 
 const CLAUSE_ENDS = ["where", "group", "having", "window", "order", "limit"];
-const COMPOUND = ["union", "intersect", "except"];
+export const COMPOUND = ["union", "intersect", "except"];
 const JOIN_WORDS = ["join", "left", "right", "full", "inner", "cross", "natural"];
-const NOT_ALIAS = new Set([
+export const NOT_ALIAS = new Set([
   ...CLAUSE_ENDS,
   ...COMPOUND,
   ...JOIN_WORDS,
@@ -88,7 +118,11 @@ const NOT_ALIAS = new Set([
 ]);
 
 /** Parses the top level of `sql`, a single SELECT over `topics`. Throws `ShapeProblem`. */
-export function parseShape(sql: string, topics: readonly string[]): Shape {
+export function parseShape(
+  sql: string,
+  topics: readonly string[],
+  opts: ShapeOptions = {},
+): Shape {
   let tokens: Token[];
   try {
     tokens = tokenize(sql);
@@ -96,10 +130,11 @@ export function parseShape(sql: string, topics: readonly string[]): Shape {
     throw new ShapeProblem((error as Error).message);
   }
   while (tokens.length && isOp(tokens.at(-1), ";")) tokens.pop();
-  return new Parser(sql, tokens, topics).parse();
+  return new Parser(sql, tokens, topics, opts.grouped ?? false).parse();
 }
 
-class Parser {
+/** The parser behind `parseShape`; `group_shape.ts` parses grouped subqueries with it. */
+export class Parser {
   readonly depth: number[];
   readonly occurrences: Occurrence[] = [];
   readonly equalities: Equality[] = [];
@@ -111,6 +146,7 @@ class Parser {
     readonly sql: string,
     readonly tokens: Token[],
     readonly topics: readonly string[],
+    readonly grouped = false,
   ) {
     this.depth = depths(tokens);
   }
@@ -133,15 +169,19 @@ class Parser {
         "WINDOW",
       ], ["limit", "LIMIT"]]
     ) {
+      if (this.grouped && (word === "group" || word === "having")) continue;
       if (clause(word) >= 0) throw new ShapeProblem(`it has a ${name} clause`);
     }
     const where = clause("where");
+    const group = clause("group");
+    const having = clause("having");
     const order = clause("order");
-    const fromEnd = [where, order, t.length].find((i) => i >= 0)!;
-    this.parseFrom(from + 1, fromEnd);
+    const next = (after: number) =>
+      [group, having, order, t.length].find((i) => i > after && i >= 0)!;
+    this.parseFrom(from + 1, where >= 0 ? where : next(from));
     if (this.occurrences.length === 0) throw new ShapeProblem("it reads no topic in FROM");
     const whereRange: [number, number] | undefined = where >= 0
-      ? [where + 1, order >= 0 ? order : t.length]
+      ? [where + 1, next(where)]
       : undefined;
     if (whereRange) this.conjuncts(whereRange, "where");
     for (const [occ, range] of this.ons) this.conjuncts(range, occ);
@@ -151,15 +191,69 @@ class Parser {
       fromAt: t[from].start,
       end: t.at(-1)!.end,
       orderBy: order >= 0 ? { start: t[order].start, end: t.at(-1)!.end } : undefined,
+      whereAt: where >= 0 ? t[where].start : undefined,
       equalities: this.equalities,
       mentions: this.mentions,
+      grouping: group >= 0 ? this.grouping(from, group, next(group)) : undefined,
     };
   }
 
-  parseFrom(start: number, end: number): void {
+  /** The select list (before `from`) and the GROUP BY terms (from `group` to `end`). */
+  grouping(from: number, group: number, end: number): Grouping {
+    const t = this.tokens;
+    if (!isWord(t[group + 1], "by")) throw new ShapeProblem("GROUP is not followed by BY");
+    const select = this.items(1, from).map(([a, b]) => {
+      let e = b;
+      const last = t[b - 1];
+      const before = t[b - 2];
+      let alias: string | undefined;
+      if (b - a > 1 && nameOf(last) !== undefined && !isOp(before, ".")) {
+        if (isWord(before, "as")) e = b - 2;
+        else if (!before || before.kind !== "op" || isOp(before, ")")) e = b - 1;
+        if (e < b) alias = nameOf(last);
+      }
+      const star = isOp(t[e - 1], "*") && (e - a === 1 || isOp(t[e - 2], "."));
+      return { ...this.expression(a, e), alias, star };
+    });
+    const groupBy = this.items(group + 2, end).map(([a, b]) => {
+      const position = b - a === 1 && t[a].kind === "number" ? Number(t[a].value) : undefined;
+      return { ...this.expression(a, b), position };
+    });
+    return { select, groupBy, at: t[group].start };
+  }
+
+  /** Token ranges of the comma-separated items from `start` to `end`. */
+  items(start: number, end: number): [number, number][] {
+    const out: [number, number][] = [];
+    const base = this.depth[start];
+    let from = start;
+    for (let i = start; i <= end; i++) {
+      if (i < end && !(this.depth[i] === base && isOp(this.tokens[i], ","))) continue;
+      if (i > from) out.push([from, i]);
+      from = i + 1;
+    }
+    return out;
+  }
+
+  expression(a: number, b: number): Expression {
+    const t = this.tokens;
+    const span = { start: t[a].start, end: t[b - 1].end };
+    const tokens = t.slice(a, b).map((x) => `${x.kind}:${x.value}`);
+    let term: GroupTerm | undefined = this.term(a, b);
+    if (
+      !term && isWord(t[a], "cast") && isOp(t[a + 1], "(") && this.close(a + 1) === b - 1 &&
+      isWord(t[b - 3], "as") && isWord(t[b - 2], "text")
+    ) {
+      const inner = this.term(a + 2, b - 3);
+      if (inner && "path" in inner) term = { ...inner, asText: true };
+    }
+    return { span, tokens, term };
+  }
+
+  /** The FROM items from `start` to `end`; `first` when they start the FROM clause. */
+  parseFrom(start: number, end: number, first = true): void {
     const t = this.tokens;
     let i = start;
-    let first = true;
     while (i < end) {
       let join: Occurrence["join"] = "from";
       let joinSpan: Span | undefined;

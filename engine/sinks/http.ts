@@ -12,10 +12,16 @@ export const spec = object({
     "Extra request headers, e.g. Authorization: Bearer ${HOOK_TOKEN}.",
   ),
   timeout: duration().default(10_000).describe("Time allowed for one request."),
+  ca_file: string().optional().describe(
+    "PEM file of CA certificates to trust for an https:// URL, besides the system's (a " +
+      "private CA or a self-signed receiver); relative to the config file.",
+    "./tls/ca.pem",
+  ),
   ...deliveryFields(),
 });
 
-export type HttpSinkConfig = Infer<typeof spec>;
+/** `ca_file` may be left out by code that builds a sink itself. */
+export type HttpSinkConfig = Omit<Infer<typeof spec>, "ca_file"> & { ca_file?: string };
 
 /**
  * The body is a JSON array of `{name, key, row, timestamp, _change}`. Any 2xx is
@@ -23,7 +29,24 @@ export type HttpSinkConfig = Infer<typeof spec>;
  * permanent failures; network errors and timeouts are retried.
  */
 export class HttpSink implements Sink {
-  constructor(readonly name: string, readonly config: HttpSinkConfig) {}
+  readonly #client: Deno.HttpClient | undefined;
+
+  /** `config.ca_file`, when set, is a path the caller resolved; it is read here. */
+  constructor(readonly name: string, readonly config: HttpSinkConfig) {
+    if (config.ca_file === undefined) return;
+    let pem: string;
+    try {
+      pem = Deno.readTextFileSync(config.ca_file);
+    } catch (error) {
+      throw new Error(
+        `sink ${name}: cannot read ca_file ${config.ca_file}: ${(error as Error).message}`,
+      );
+    }
+    if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+      throw new Error(`sink ${name}: ca_file ${config.ca_file} holds no PEM certificate`);
+    }
+    this.#client = Deno.createHttpClient({ caCerts: [pem] });
+  }
 
   async send(results: readonly Result[]): Promise<void> {
     let response: Response;
@@ -33,11 +56,14 @@ export class HttpSink implements Sink {
         headers: { "content-type": "application/json", ...this.config.headers },
         body: JSON.stringify(results),
         signal: AbortSignal.timeout(this.config.timeout),
+        client: this.#client,
       });
     } catch (error) {
       const e = error as Error;
       const what = e.name === "TimeoutError"
         ? `no answer within ${this.config.timeout} ms`
+        : e.cause instanceof Error && !e.message.includes(e.cause.message)
+        ? `${e.message}: ${e.cause.message}` // e.g. the certificate a TLS handshake refused
         : e.message;
       throw new DeliveryError(`POST ${this.config.url} failed: ${what}`, { cause: error });
     }
@@ -58,6 +84,7 @@ export class HttpSink implements Sink {
   }
 
   close(): Promise<void> {
+    this.#client?.close();
     return Promise.resolve();
   }
 }

@@ -14,7 +14,11 @@ export interface SinkKind<C> {
 const kind = <C>(k: SinkKind<C>) => k;
 
 export const sinkKinds = {
-  http: kind({ spec: http.spec, create: (name, c) => new http.HttpSink(name, c) }),
+  http: kind({
+    spec: http.spec,
+    create: (name, c, ctx) =>
+      new http.HttpSink(name, { ...c, ca_file: c.ca_file && ctx.resolvePath(c.ca_file) }),
+  }),
   sqlite: kind({
     spec: sqlite.spec,
     create: (name, c, ctx) => new sqlite.SqliteSink(name, { ...c, path: ctx.resolvePath(c.path) }),

@@ -39,6 +39,7 @@ export class SinkRunner {
   readonly #failed;
   readonly #latency;
   readonly #retries;
+  #failing: string | undefined;
 
   constructor(
     readonly sink: Sink,
@@ -72,6 +73,11 @@ export class SinkRunner {
   /** Results waiting to be sent. */
   get backlog(): number {
     return this.#queue.reduce((n, q) => n + q.results.length, 0);
+  }
+
+  /** Why the last send failed after every inline attempt; undefined once one succeeds. */
+  get failing(): string | undefined {
+    return this.#failing;
   }
 
   /**
@@ -115,6 +121,7 @@ export class SinkRunner {
         await this.sink.send(batch);
         this.#delivered.inc({ sink: this.name }, batch.length);
         this.#latency.observe({ sink: this.name }, (performance.now() - started) / 1000);
+        this.#failing = undefined;
         return;
       } catch (e) {
         error = e instanceof Error ? e : new Error(String(e));
@@ -124,6 +131,7 @@ export class SinkRunner {
       }
     }
     this.#failed.inc({ sink: this.name }, batch.length);
+    this.#failing = error!.message;
     try {
       await this.onFailure(this.name, batch, error!);
     } catch (e) {

@@ -25,12 +25,23 @@ export type SqliteSinkConfig = Infer<typeof spec>;
 
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
-function sqlValue(value: unknown): SQLInputValue {
+/** The largest magnitude an INTEGER column holds: 2^63. */
+const INT64 = 2 ** 63;
+
+/**
+ * A result value as SQLite stores it. `node:sqlite` binds every JavaScript number as
+ * REAL, so a whole number (as SQL gave an INTEGER, e.g. `1000`) is bound as a BigInt
+ * to stay INTEGER; others stay REAL. Results travel as JSON numbers, where `2.0` and
+ * `2` are one value, so a REAL that holds a whole number is stored as INTEGER too
+ * (SQLite compares the two as equal).
+ */
+export function sqlValue(value: unknown): SQLInputValue {
   if (value === null || value === undefined) return null;
   if (typeof value === "boolean") return value ? 1 : 0;
-  if (typeof value === "number" || typeof value === "string" || typeof value === "bigint") {
-    return value;
+  if (typeof value === "number") {
+    return Number.isInteger(value) && Math.abs(value) < INT64 ? BigInt(value) : value;
   }
+  if (typeof value === "string" || typeof value === "bigint") return value;
   return JSON.stringify(value);
 }
 

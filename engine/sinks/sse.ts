@@ -128,8 +128,9 @@ export class SseSink implements Sink {
       },
       departed: (reason, count, detail) => this.#departed(reason, count, detail),
     });
-    ctx.http.route("GET", config.path, (request) => this.#stream(request));
-    ctx.http.route("GET", `${config.path}/snapshot`, (request) => this.#snapshot(request));
+    const read = { access: "read" } as const;
+    ctx.http.route("GET", config.path, (request) => this.#stream(request), read);
+    ctx.http.route("GET", `${config.path}/snapshot`, (request) => this.#snapshot(request), read);
     ctx.http.onStop(() => this.#stopStreams());
   }
 

@@ -119,6 +119,7 @@ export class ApiSource implements Source {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   #keys = 0;
+  #failing: string | undefined;
   readonly #metrics;
 
   constructor(
@@ -214,6 +215,7 @@ export class ApiSource implements Source {
         : new ApiError("internal", (error as Error).message, { cause: error });
       this.#metrics.errors.inc({ source: this.name, reason: e.reason });
       this.#metrics.polls.inc({ source: this.name, outcome: "failed" });
+      this.#failing = `last poll failed: ${e.message}`;
       const committed = outcome.changes.insert + outcome.changes.update + outcome.changes.delete;
       this.ctx.log.error(
         `poll failed, ${
@@ -223,6 +225,7 @@ export class ApiSource implements Source {
       return { ...outcome, error: e.message };
     }
     this.#metrics.polls.inc({ source: this.name, outcome: "ok" });
+    this.#failing = undefined;
     this.#metrics.lastOk.set({ source: this.name }, this.ctx.clock.now() / 1000);
     const { insert, update, delete: deleted } = outcome.changes;
     const log = insert + update + deleted ? this.ctx.log.info : this.ctx.log.debug;
@@ -361,6 +364,11 @@ export class ApiSource implements Source {
         this.#abort.signal.throwIfAborted();
       }
     }
+  }
+
+  /** Why the last poll failed, until one succeeds. */
+  failing(): string | undefined {
+    return this.#failing;
   }
 
   async stop(): Promise<void> {

@@ -30,7 +30,8 @@ export const spec = object({
   ),
   max_body: size().default(4 * 1024 * 1024).describe("Largest accepted body (413 above)."),
   auth_token: string().optional().describe(
-    "Bearer token clients must send (401 otherwise). Use ${ENV} to keep it out of the file.",
+    "Bearer token accepted on this path (401 otherwise), besides http.auth tokens with scope " +
+      "ingest. Use ${ENV} to keep it out of the file.",
     "${INGEST_TOKEN}",
   ),
 }).check((c) =>
@@ -87,7 +88,11 @@ export class HttpSource implements Source {
   }
 
   start(): Promise<void> {
-    this.ctx.http.route("POST", this.config.path, (request) => this.#track(this.#handle(request)));
+    this.ctx.http.route("POST", this.config.path, (request) => this.#track(this.#handle(request)), {
+      access: "ingest",
+      tokens: this.config.auth_token === undefined ? [] : [this.config.auth_token],
+      maxBody: this.config.max_body,
+    });
     this.ctx.log.info(`accepting POST ${this.config.path} into topic ${this.config.topic}`);
     return Promise.resolve();
   }
@@ -132,10 +137,6 @@ export class HttpSource implements Source {
   }
 
   async #body(request: Request): Promise<{ text: string; ndjson: boolean }> {
-    const token = this.config.auth_token;
-    if (token !== undefined && request.headers.get("authorization") !== `Bearer ${token}`) {
-      throw new Refusal(401, "missing or wrong bearer token (send Authorization: Bearer <token>)");
-    }
     const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
     const ndjson = NDJSON_TYPES.has(type);
     if (type !== "" && !ndjson && !JSON_TYPES.has(type)) {

@@ -101,6 +101,8 @@ export class KafkaSource implements Source {
   readonly #batches = new Set<Promise<void>>();
   readonly #offsets: OffsetCommitter;
   #lastCommitWarning = -Infinity;
+  /** The last connection failure's line, until the consumer joins its group again. */
+  #failing: string | undefined;
   readonly #metrics;
 
   constructor(
@@ -189,6 +191,7 @@ export class KafkaSource implements Source {
       consumer.on(consumer.events.CRASH, ({ payload }) => crashed.resolve(payload.error));
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         attempt = 0;
+        this.#failing = undefined;
         this.#lag.clear();
         this.#metrics.member.set({ source: this.name }, 1);
         const assigned = Object.entries(payload.memberAssignment)
@@ -233,6 +236,11 @@ export class KafkaSource implements Source {
     }
   }
 
+  /** Why the consumer is not consuming: its last failure, until it joins its group again. */
+  failing(): string | undefined {
+    return this.#failing;
+  }
+
   #stopped(): Promise<undefined> {
     return new Promise((resolve) => {
       if (this.#abort.signal.aborted) resolve(undefined);
@@ -258,6 +266,7 @@ export class KafkaSource implements Source {
       line = `${what ? `${what}: ` : ""}Kafka at ${this.#where}: ${problem.message}; ${retry}`;
     }
     this.ctx.log.error(line);
+    this.#failing = line;
   }
 
   #track(batch: Promise<void>): Promise<void> {

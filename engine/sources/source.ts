@@ -34,4 +34,9 @@ export interface Source {
   start(): Promise<void>;
   /** Stops taking data and resolves once every write it started has settled. */
   stop(): Promise<void>;
+  /**
+   * Why it cannot take data now (its peer unreachable, say), or undefined while it
+   * can. Sources that only answer requests (HTTP) have nothing to report.
+   */
+  failing?(): string | undefined;
 }

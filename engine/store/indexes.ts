@@ -15,22 +15,43 @@ export interface TopicIndex {
    * `text`: the field's value as text, for comparisons with a key (SQLite compares a
    * TEXT column and an untyped value as text, so `key = json_extract(...)` matches the
    * number 7 to the key '7').
+   * `expr`: `path` is not a JSON path but an SQL expression over the row, such as a
+   * window filters on (`unixepoch(payload ->> '$.at') * 1000`).
    */
-  as: "json" | "text";
+  as: "json" | "text" | "expr";
+  /**
+   * A second column, for lookups that match the first exactly and range over this one
+   * (a session window's key, then its event time): an SQL expression over the row,
+   * such as `timestamp` or `json_extract(payload, '$.at')`.
+   */
+  then?: string;
 }
 
 const MARK = "__lj_";
 
-/** The SQL expression an index covers, written exactly as lookups must write it. */
-export function indexExpression(index: Pick<TopicIndex, "path" | "as">): string {
-  const field = `json_extract(payload, '${index.path.replaceAll("'", "''")}')`;
-  return index.as === "text" ? `CAST(${field} AS TEXT)` : field;
+/** The value of a payload field, as an index or a lookup writes it. */
+const jsonField = (path: string) => `json_extract(payload, '${path.replaceAll("'", "''")}')`;
+
+/**
+ * The SQL expression an index covers, written exactly as lookups must write it (with
+ * `then`, the two columns it covers, comma-separated).
+ */
+export function indexExpression(index: Pick<TopicIndex, "path" | "as" | "then">): string {
+  const field = jsonField(index.path);
+  const first = index.as === "expr"
+    ? index.path
+    : index.as === "text"
+    ? `CAST(${field} AS TEXT)`
+    : field;
+  return index.then === undefined ? first : `${first}, ${index.then}`;
 }
 
 export function indexName(index: TopicIndex): string {
-  const slug = index.path.replace(/^\$\.?/, "").toLowerCase().replace(/[^a-z0-9_]+/g, "_")
-    .slice(0, 40);
-  const hash = fnv1a32(`${index.as}:${index.path}`).toString(36);
+  const slugOf = (path: string) =>
+    path.replace(/^\$\.?/, "").toLowerCase().replace(/[^a-z0-9_]+/g, "_").slice(0, 40);
+  const then = index.then === undefined ? "" : `:${index.then}`;
+  const hash = fnv1a32(`${index.as}:${index.path}${then}`).toString(36);
+  const slug = slugOf(index.path) + (index.then === undefined ? "" : `_${slugOf(index.then)}`);
   return `${index.topic}${MARK}${index.as}_${slug}_${hash}`;
 }
 

@@ -48,6 +48,10 @@ export interface TopicCount {
  * move down the tiers like rows.
  */
 export const TOMBSTONES = "_litejoin_tombstones";
+/** Scratch table of `probeSpace`: empty between probes. */
+const PROBE = "_litejoin_probe";
+/** What a space probe writes: room for a modest batch. */
+const PROBE_BYTES = 64 * 1024;
 
 /**
  * Versions of rows, column by column: a version is a key with the `_seq` the shard gave
@@ -71,6 +75,7 @@ export class Shard {
   readonly #saveSeq: StatementSync;
   readonly #tombstone: StatementSync | undefined;
   readonly #evictTombstone: StatementSync | undefined;
+  readonly #evicted: { topic: string; keys: string[] }[] = [];
   /** Payload indexes created and dropped when the shard opened. */
   readonly indexChanges: { created: string[]; dropped: string[] } = { created: [], dropped: [] };
   /** Kept exact by every write and delete, from one count at open: no scans afterwards. */
@@ -186,6 +191,26 @@ export class Shard {
     return seq;
   }
 
+  /**
+   * Commits a row of `PROBE_BYTES` to a scratch table, then deletes it: succeeds only
+   * if the shard has room to grow again (after a full disk). Throws what SQLite said.
+   */
+  probeSpace(): void {
+    this.db.exec(`CREATE TABLE IF NOT EXISTS ${PROBE} (b BLOB)`);
+    this.db.exec(`INSERT INTO ${PROBE} VALUES (zeroblob(${PROBE_BYTES}))`);
+    this.db.exec(`DELETE FROM ${PROBE}`);
+  }
+
+  /**
+   * Caps the file at its current size (SQLite's `max_page_count`), or lifts the cap:
+   * while capped, commits that need a new page fail with "database or disk is full",
+   * as on a full disk. For fault drills and tests.
+   */
+  capSize(capped: boolean): void {
+    const pages = capped ? Number(this.db.prepare("PRAGMA page_count").get()!.page_count) : 0;
+    this.db.exec(`PRAGMA max_page_count = ${capped ? pages : 4294967294}`);
+  }
+
   /** Inserts or updates `run` with seqs after `seq`; returns how many keys are new. */
   #upsert(statements: TopicStatements, run: readonly Row[], seq: number): number {
     // A lone surrogate in a key is stored as U+FFFD, as a bound parameter would be;
@@ -213,12 +238,35 @@ export class Shard {
 
   /** Deletes up to `limit` rows of `topic` older than `cutoff`; returns how many. */
   expire(topic: string, cutoff: number, limit: number): number {
-    const { changes } = this.db.prepare(
+    const statement = this.db.prepare(
       `DELETE FROM "${topic}" WHERE rowid IN
-         (SELECT rowid FROM "${topic}" WHERE timestamp < ? LIMIT ?)`,
-    ).run(cutoff, limit);
-    this.#counted(topic, -Number(changes));
-    return Number(changes);
+         (SELECT rowid FROM "${topic}" WHERE timestamp < ? LIMIT ?) RETURNING key`,
+    );
+    return this.#evicting(topic, () => statement.all(cutoff, limit).map((r) => String(r.key)));
+  }
+
+  /**
+   * Runs an eviction (rows removed by retention or tiering, not by a write) in one
+   * transaction that also takes the next seq when it removed anything, so that "what
+   * changed since seq N" covers evictions too; `takeEvicted` then returns the keys.
+   */
+  #evicting(topic: string, evict: () => string[]): number {
+    let keys: string[] = [];
+    transaction(this.db, () => {
+      keys = evict();
+      if (keys.length) this.#saveSeq.run(this.#seq + 1);
+    });
+    if (keys.length) {
+      this.#seq++;
+      this.#evicted.push({ topic, keys });
+    }
+    this.#counted(topic, -keys.length);
+    return keys.length;
+  }
+
+  /** The keys evictions removed since the last call, per topic, in order. */
+  takeEvicted(): { topic: string; keys: string[] }[] {
+    return this.#evicted.splice(0);
   }
 
   /** Moves the row count of `topic` by `delta` after a delete outside `apply`. */
@@ -236,17 +284,24 @@ export class Shard {
     const statements = this.#topics.get(topic);
     if (!statements) throw new RangeError(`unknown topic "${topic}"`);
     if (tombstones && !this.#evictTombstone) return 0;
+    const { keys, seqs, timestamps } = versions;
+    if (!tombstones) {
+      return this.#evicting(
+        topic,
+        () =>
+          keys.filter((key, i) =>
+            Number(statements.evict.run(key, seqs[i], timestamps[i]).changes)
+          ),
+      );
+    }
     let removed = 0;
     transaction(this.db, () => {
-      const { keys, seqs, timestamps } = versions;
       for (let i = 0; i < keys.length; i++) {
-        const result = tombstones
-          ? this.#evictTombstone!.run(topic, keys[i], seqs[i], timestamps[i])
-          : statements.evict.run(keys[i], seqs[i], timestamps[i]);
-        removed += Number(result.changes);
+        removed += Number(
+          this.#evictTombstone!.run(topic, keys[i], seqs[i], timestamps[i]).changes,
+        );
       }
     });
-    if (!tombstones) this.#counted(topic, -removed);
     return removed;
   }
 
@@ -292,16 +347,20 @@ export class Shard {
   ): number {
     if (!this.#topics.has(topic)) throw new RangeError(`unknown topic "${topic}"`);
     if (tombstones && !this.#evictTombstone) return 0;
-    const { changes } = tombstones
-      ? this.db.prepare(
-        `DELETE FROM ${TOMBSTONES} WHERE rowid IN (SELECT rowid FROM ${TOMBSTONES}
-           WHERE topic = ? AND timestamp >= ? AND timestamp < ? AND _seq <= ? LIMIT ?)`,
-      ).run(topic, from, to, upTo, limit)
-      : this.db.prepare(
+    if (!tombstones) {
+      const statement = this.db.prepare(
         `DELETE FROM "${topic}" WHERE rowid IN (SELECT rowid FROM "${topic}"
-           WHERE timestamp >= ? AND timestamp < ? AND _seq <= ? LIMIT ?)`,
-      ).run(from, to, upTo, limit);
-    if (!tombstones) this.#counted(topic, -Number(changes));
+           WHERE timestamp >= ? AND timestamp < ? AND _seq <= ? LIMIT ?) RETURNING key`,
+      );
+      return this.#evicting(
+        topic,
+        () => statement.all(from, to, upTo, limit).map((r) => String(r.key)),
+      );
+    }
+    const { changes } = this.db.prepare(
+      `DELETE FROM ${TOMBSTONES} WHERE rowid IN (SELECT rowid FROM ${TOMBSTONES}
+         WHERE topic = ? AND timestamp >= ? AND timestamp < ? AND _seq <= ? LIMIT ?)`,
+    ).run(topic, from, to, upTo, limit);
     return Number(changes);
   }
 

@@ -24,6 +24,8 @@ export type ShardRequest =
   | { op: "apply"; id: number; rows: Row[] }
   | { op: "expire"; id: number; topic: string; cutoff: number; limit: number }
   | { op: "checkpoint"; id: number }
+  | { op: "probe"; id: number }
+  | { op: "capSize"; id: number; capped: boolean }
   | {
     op: "evict";
     id: number;
@@ -56,6 +58,8 @@ export interface ShardDone {
   indexes?: { created: string[]; dropped: string[] };
   /** Per topic, after this request: rows stored and messages written since open. */
   counts?: Record<string, TopicCount>;
+  /** Keys an eviction (`expire`, `evict`, `evictExported`) removed, by topic; `seq` counts it. */
+  evicted?: { topic: string; keys: string[] }[];
 }
 
 export type ShardReply = ShardDone | { id: number; error: string };
@@ -86,24 +90,16 @@ self.onmessage = (event: MessageEvent<ShardRequest>) => {
         });
       }
       case "expire":
-        return reply({
-          id: request.id,
-          seq: shard!.seq,
-          changes: shard!.expire(request.topic, request.cutoff, request.limit),
-          counts: Object.fromEntries(shard!.counts),
-        });
+        return evicted(request.id, shard!.expire(request.topic, request.cutoff, request.limit));
       case "evict":
-        return reply({
-          id: request.id,
-          seq: shard!.seq,
-          changes: shard!.evict(request.topic, request.versions, request.tombstones),
-          counts: Object.fromEntries(shard!.counts),
-        });
+        return evicted(
+          request.id,
+          shard!.evict(request.topic, request.versions, request.tombstones),
+        );
       case "evictExported":
-        return reply({
-          id: request.id,
-          seq: shard!.seq,
-          changes: shard!.evictExported(
+        return evicted(
+          request.id,
+          shard!.evictExported(
             request.topic,
             request.from,
             request.to,
@@ -111,10 +107,15 @@ self.onmessage = (event: MessageEvent<ShardRequest>) => {
             request.limit,
             request.tombstones,
           ),
-          counts: Object.fromEntries(shard!.counts),
-        });
+        );
       case "checkpoint":
         shard!.checkpoint();
+        return reply({ id: request.id, seq: shard!.seq });
+      case "probe":
+        shard!.probeSpace();
+        return reply({ id: request.id, seq: shard!.seq });
+      case "capSize":
+        shard!.capSize(request.capped);
         return reply({ id: request.id, seq: shard!.seq });
       case "close":
         shard?.close();
@@ -124,6 +125,17 @@ self.onmessage = (event: MessageEvent<ShardRequest>) => {
     reply({ id: request.id, error: (error as Error).message });
   }
 };
+
+/** The reply to an eviction: after it, so that `seq` counts it. */
+function evicted(id: number, changes: number): void {
+  reply({
+    id,
+    seq: shard!.seq,
+    changes,
+    counts: Object.fromEntries(shard!.counts),
+    evicted: shard!.takeEvicted(),
+  });
+}
 
 function reply(message: ShardReply): void {
   self.postMessage(message);

@@ -25,6 +25,28 @@ export interface CommittedBatch {
 
 export type CommitListener = (batch: CommittedBatch) => void;
 
+/** A shard whose last commit failed, with SQLite's error ("database or disk is full"). */
+export interface CommitFailure {
+  shard: number;
+  error: string;
+}
+
+/** While a shard's commits fail, how often it commits a small probe to see if it has room again. */
+export const PROBE_INTERVAL_MS = 2000;
+/**
+ * Rows an eviction removed from one shard (retention's deletes, tiering's move to the
+ * warm tier): not writes, but the rows are gone all the same. The eviction took seq
+ * `seq` of the shard, so progress recorded up to a seq covers the evictions before it.
+ */
+export interface Eviction {
+  shard: number;
+  seq: number;
+  topic: string;
+  keys: readonly string[];
+}
+
+export type EvictionListener = (eviction: Eviction) => void;
+
 /** Raised when the writer cannot take more messages right now; try again shortly. */
 export class BacklogError extends Error {
   constructor(readonly backlog: number) {
@@ -47,6 +69,8 @@ export interface WriterOptions {
   batchSize: number;
   /** Messages that may wait uncommitted before `write` refuses more. */
   maxBacklog: number;
+  /** While a shard's commits fail, how often it probes for room (default `PROBE_INTERVAL_MS`). */
+  probeIntervalMs?: number;
   /** Record a tombstone for every delete (tiering needs them). */
   tombstones?: boolean;
   /** Payload indexes every shard keeps (see `indexes.ts`). */
@@ -75,6 +99,9 @@ class ShardThread {
   inflight: PendingBatch | undefined;
   committing = false;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Why the last commit (or space probe) failed; undefined once one succeeds. */
+  failure: string | undefined;
+  probeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(readonly index: number) {
     this.worker = new Worker(new URL("./shard_worker.ts", import.meta.url), { type: "module" });
@@ -112,6 +139,7 @@ class ShardThread {
 export class Writer {
   readonly #threads: ShardThread[];
   readonly #listeners = new Set<CommitListener>();
+  readonly #evictionListeners = new Set<EvictionListener>();
   #backlog = 0;
   #closed = false;
   /** Payload indexes each shard created or dropped when it opened. */
@@ -152,6 +180,17 @@ export class Writer {
   /** Messages accepted but not yet committed. */
   get backlog(): number {
     return this.#backlog;
+  }
+
+  /**
+   * The shards whose last commit failed. A shard leaves the list with its next commit
+   * that succeeds: a batch, or the probe it commits every `PROBE_INTERVAL_MS` while
+   * failing, so that it recovers even when no input arrives (say, a load balancer
+   * stopped sending while the disk was full).
+   */
+  failures(): CommitFailure[] {
+    return this.#threads.filter((t) => t.failure !== undefined)
+      .map((t) => ({ shard: t.index, error: t.failure! }));
   }
 
   /** Per shard, the seq of the last committed write. */
@@ -232,6 +271,7 @@ export class Writer {
     thread.request({ op: "apply", rows }).then(
       (reply) => {
         thread.seq = reply.seq;
+        this.#recovered(thread);
         this.#backlog -= batch.messages.length;
         const committed: CommittedBatch = {
           shard: thread.index,
@@ -249,6 +289,7 @@ export class Writer {
         batch.done.resolve();
       },
       (error: Error) => {
+        this.#failed(thread, error.message);
         this.#backlog -= batch.messages.length;
         batch.done.reject(
           new Error(`commit to shard ${thread.index} failed: ${error.message}`, { cause: error }),
@@ -264,9 +305,56 @@ export class Writer {
     });
   }
 
+  #recovered(thread: ShardThread): void {
+    thread.failure = undefined;
+    clearTimeout(thread.probeTimer);
+    thread.probeTimer = undefined;
+  }
+
+  /** Records the failure, and probes for room again later unless a commit succeeds first. */
+  #failed(thread: ShardThread, error: string): void {
+    thread.failure = error;
+    if (thread.probeTimer !== undefined || this.#closed) return;
+    thread.probeTimer = setTimeout(() => {
+      thread.probeTimer = undefined;
+      if (thread.failure === undefined || this.#closed) return;
+      // A batch on its way answers the question itself.
+      if (thread.committing || thread.pending) return this.#failed(thread, thread.failure);
+      thread.request({ op: "probe" }).then(
+        () => this.#recovered(thread),
+        (e: Error) => this.#failed(thread, e.message),
+      );
+    }, this.options.probeIntervalMs ?? PROBE_INTERVAL_MS);
+  }
+
+  /**
+   * Caps every shard file at its current size, or lifts the cap: while capped, commits
+   * that need room fail as on a full disk. For fault drills and tests.
+   */
+  async capSize(capped: boolean): Promise<void> {
+    await Promise.all(this.#threads.map((t) => t.request({ op: "capSize", capped })));
+  }
+
   /** Deletes up to `limit` rows of `topic` older than `cutoff` in one shard; returns how many. */
   async expire(shard: number, topic: string, cutoff: number, limit: number): Promise<number> {
-    const reply = await this.#threads[shard].request({ op: "expire", topic, cutoff, limit });
+    return this.#evicted(
+      shard,
+      await this.#threads[shard].request({ op: "expire", topic, cutoff, limit }),
+    );
+  }
+
+  /** Tells the eviction listeners what an eviction removed; returns how many rows. */
+  #evicted(shard: number, reply: ShardDone): number {
+    for (const { topic, keys } of reply.evicted ?? []) {
+      this.#threads[shard].seq = Math.max(this.#threads[shard].seq, reply.seq);
+      for (const listener of this.#evictionListeners) {
+        try {
+          listener({ shard, seq: reply.seq, topic, keys });
+        } catch (error) {
+          console.error(`eviction listener failed: ${(error as Error).message}`);
+        }
+      }
+    }
     return reply.changes ?? 0;
   }
 
@@ -282,7 +370,7 @@ export class Writer {
     tombstones = false,
   ): Promise<number> {
     const reply = await this.#threads[shard].request({ op: "evict", topic, versions, tombstones });
-    return reply.changes ?? 0;
+    return this.#evicted(shard, reply);
   }
 
   /**
@@ -304,12 +392,21 @@ export class Writer {
       limit,
       tombstones,
     });
-    return reply.changes ?? 0;
+    return this.#evicted(shard, reply);
   }
 
   /** Checkpoints one shard's WAL (PASSIVE: never blocks readers or commits). */
   async checkpoint(shard: number): Promise<void> {
     await this.#threads[shard].request({ op: "checkpoint" });
+  }
+
+  /**
+   * Calls `listener` after every eviction that removed rows, in seq order per shard with
+   * the commits. Returns a function that stops it.
+   */
+  onEvict(listener: EvictionListener): () => void {
+    this.#evictionListeners.add(listener);
+    return () => this.#evictionListeners.delete(listener);
   }
 
   /** Calls `listener` after every commit, in commit order per shard. Returns a function that stops it. */
@@ -353,6 +450,7 @@ export class Writer {
     if (this.#closed) return;
     await this.flush();
     this.#closed = true;
+    for (const thread of this.#threads) clearTimeout(thread.probeTimer);
     await Promise.allSettled(this.#threads.map((t) => t.request({ op: "close" })));
     for (const thread of this.#threads) thread.worker.terminate();
   }

@@ -132,6 +132,24 @@ Deno.test("writer rejects the writes of a failed commit and stores none of them"
   await writer.close();
 });
 
+Deno.test("a shard whose commits fail on a full file is listed until its own probe commits again", async () => {
+  const { writer } = await openWriter({ shardCount: 1, probeIntervalMs: 20 });
+  await writer.write([msg("before", {})]);
+  assert.deepEqual(writer.failures(), []);
+  await writer.capSize(true);
+  const big = { pad: "x".repeat(200_000) };
+  await assert.rejects(writer.write([msg("big", big)]), /database or disk is full/);
+  assert.deepEqual(writer.failures(), [{ shard: 0, error: "database or disk is full" }]);
+  // Probes keep failing while the file is full: still listed, with no input at all.
+  for (let i = 0; i < 3; i++) await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(writer.failures().length, 1);
+  await writer.capSize(false);
+  while (writer.failures().length) await new Promise((resolve) => setTimeout(resolve, 10));
+  await writer.write([msg("after", big)]);
+  assert.deepEqual(writer.failures(), []);
+  await writer.close();
+});
+
 Deno.test("writer expires rows older than a cutoff, in chunks", async () => {
   const { writer, dataDir } = await openWriter({ shardCount: 1 });
   await writer.write(Array.from({ length: 10 }, (_, i) => msg(`k${i}`, {}, "orders", i)));
@@ -238,5 +256,26 @@ Deno.test("writer's row counts follow tiering's evictions, by version and by exp
   assert.equal(evicted, 4);
   assert.equal(writer.topicCounts().get("orders")!.rows, 5);
   assert.equal(rows(dataDir, 0, "SELECT key FROM orders").length, 5);
+  await writer.close();
+});
+
+Deno.test("every eviction that removes rows takes a seq and tells the eviction listeners its keys", async () => {
+  const { writer } = await openWriter({ shardCount: 1 });
+  const heard: string[] = [];
+  writer.onEvict((e) => heard.push(`${e.seq}:${e.topic}:${[...e.keys].sort().join(",")}`));
+  await writer.write(Array.from({ length: 6 }, (_, i) => msg(`o-${i}`, { n: i }, "orders", i)));
+  assert.deepEqual(writer.seqs(), [6]);
+  assert.equal(await writer.expire(0, "orders", 2, 100), 2); // o-0, o-1
+  assert.equal(await writer.expire(0, "orders", 2, 100), 0); // nothing left: no seq taken
+  assert.equal(
+    await writer.evict(0, "orders", { keys: ["o-2", "o-9"], seqs: [3, 1], timestamps: [2, 0] }),
+    1,
+  );
+  await writer.evictExported(0, "orders", { from: 3, to: 5, upTo: 6 }, 100); // o-3, o-4
+  assert.deepEqual(heard, ["7:orders:o-0,o-1", "8:orders:o-2", "9:orders:o-3,o-4"]);
+  assert.deepEqual(writer.seqs(), [9]);
+  // Writes go on after the seqs evictions took.
+  await writer.write([msg("o-7", {}, "orders", 7)]);
+  assert.deepEqual(writer.seqs(), [10]);
   await writer.close();
 });

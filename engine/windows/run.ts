@@ -13,7 +13,7 @@ import { Frontier } from "./frontier.ts";
 import { type Watermark, WindowProgress } from "./progress.ts";
 import { lateResult, type ResultShape, windowParams, windowResults } from "./results.ts";
 import { scanTopic } from "./scan.ts";
-import { asSessionKey, SessionWindows } from "./session.ts";
+import { asSessionKey } from "./session.ts";
 import { shapeOf, stateFor } from "./config.ts";
 import {
   type WindowerContext,
@@ -55,6 +55,8 @@ export class WindowRun {
   #failures = 0;
   #warnedAt = new Map<string, number>();
   readonly #m: WindowMetrics;
+  /** The payload path of each event's key, for windows kept per key (sessions). */
+  readonly #keyPath: string | undefined;
 
   constructor(readonly task: WindowTask, readonly ctx: WindowerContext) {
     const c = task.config;
@@ -69,6 +71,7 @@ export class WindowRun {
     this.#shape = { name: c.name, parameters: task.parameters, rowKey: c.row_key };
     if (c.emit === "update") this.#updates = new Updates(c.name);
     this.#m = windowMetrics(ctx.metrics);
+    this.#keyPath = c.type === "session" ? c.key : undefined;
   }
 
   health(): WindowHealth {
@@ -90,8 +93,8 @@ export class WindowRun {
     const time = eventTime(message, this.task.config.time);
     if (time === undefined) return this.#skip("time", message);
     let key: SessionKey | undefined;
-    if (this.task.config.type === "session") {
-      key = asSessionKey(getPath(message.payload, this.task.config.key));
+    if (this.#keyPath !== undefined) {
+      key = asSessionKey(getPath(message.payload, this.#keyPath));
       if (key === undefined) return this.#skip("key", message);
     }
     this.frontier.observe(time, now);
@@ -109,9 +112,7 @@ export class WindowRun {
 
   #skip(reason: "time" | "key", message: Message): void {
     this.#m.skipped.inc({ window: this.name, reason });
-    const field = reason === "time"
-      ? this.task.config.time
-      : (this.task.config as { key: string }).key;
+    const field = reason === "time" ? this.task.config.time : this.#keyPath;
     this.#warn(
       reason,
       `window ${this.name}: message ${message.key} of ${message.topic} has no ${
@@ -217,21 +218,37 @@ export class WindowRun {
     const lateDeliveries = [...this.#late];
     const watermark = this.frontier.watermark;
     const closed = this.state.closeThrough(frontier);
-    const grace = this.task.config.grace;
-    for (let i = 0; i < closed.length; i += CHUNK) {
-      const chunk = closed.slice(i, i + CHUNK);
-      for (const window of chunk) this.#updates?.closing(window);
-      const results = (await Promise.all(chunk.map((w) => this.#final(w)))).flat();
-      await this.#deliver(results);
-      const deliveredAt = this.ctx.clock.now();
-      for (const window of chunk) {
-        const due = Math.min(decidedAt, this.frontier.wallOf(window.end + grace) ?? decidedAt);
-        this.#m.delay.observe({ window: this.name }, Math.max(0, deliveredAt - due) / 1000);
+    // Each chunk is evaluated while the one before is delivered; deliveries keep their order.
+    let delivering = Promise.resolve();
+    try {
+      for (let i = 0; i < closed.length; i += CHUNK) {
+        const chunk = closed.slice(i, i + CHUNK);
+        for (const window of chunk) this.#updates?.closing(window);
+        const results = (await Promise.all(chunk.map((w) => this.#final(w)))).flat();
+        delivering = delivering.then(() => this.#deliver(results))
+          .then(() => this.#delivered(chunk, decidedAt));
+        // A failed delivery is thrown by the await below, not reported as unhandled meanwhile.
+        delivering.catch(() => {});
       }
-      this.#m.closed.inc({ window: this.name }, chunk.length);
+    } catch (error) {
+      // Stopped while evaluating: what is being delivered still finishes first.
+      await delivering.catch(() => {});
+      throw error;
     }
+    await delivering;
     await Promise.all(lateDeliveries);
     await this.#record(frontier, seqs, watermark);
+  }
+
+  /** Counts the windows of `chunk`, delivered, and how long after their close. */
+  #delivered(chunk: readonly Span[], decidedAt: number): void {
+    const deliveredAt = this.ctx.clock.now();
+    const grace = this.task.config.grace;
+    for (const window of chunk) {
+      const due = Math.min(decidedAt, this.frontier.wallOf(window.end + grace) ?? decidedAt);
+      this.#m.delay.observe({ window: this.name }, Math.max(0, deliveredAt - due) / 1000);
+    }
+    this.#m.closed.inc({ window: this.name }, chunk.length);
   }
 
   /** The final results of a closed window, retried until its SQL succeeds. */
@@ -339,16 +356,17 @@ export class WindowRun {
   }
 
   async #record(frontier: number, seqs: number[], watermark: Watermark | undefined): Promise<void> {
-    const starts = this.state instanceof SessionWindows ? this.state.takeStarts() : [];
+    const starts = this.state.takeStarts();
     for (;;) {
       try {
         this.#progress.record(frontier, seqs, watermark, starts);
+        // A failed record (a full disk) that now succeeds ends the failure, as an evaluation does.
+        this.#failures = 0;
+        this.#error = "";
         return;
       } catch (error) {
         if (this.#stopped) {
-          if (this.state instanceof SessionWindows) {
-            this.state.markChanged(starts.map(([id]) => id));
-          }
+          this.state.markChanged(starts.map(([id]) => id));
           throw new Stopped();
         }
         await this.#failed(error as Error, "recording progress");
@@ -373,7 +391,7 @@ export class WindowRun {
       );
     }
     if (saved.closed > -Infinity) this.state.closeThrough(saved.closed);
-    if (this.state instanceof SessionWindows) this.state.seed(saved.starts);
+    this.state.seed(saved.starts);
     this.frontier.watermark = saved.watermark;
     const events = await scanTopic(this.task, this.ctx.readers, saved);
     events.sort((a, b) => a.time - b.time);

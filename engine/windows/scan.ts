@@ -1,7 +1,8 @@
 /**
  * What a restart reads back: the events of a window's topic that no recorded close
  * covers (by event time, or by session start for sessions that were open), plus every
- * event written after the recorded close, which may have arrived late.
+ * event written after the recorded close, which may have arrived late. SQLite drops
+ * the older events, so JavaScript parses only those a window may still hold.
  */
 import { getPath } from "../paths.ts";
 import type { Readers } from "../store/readers.ts";
@@ -51,8 +52,8 @@ export async function scanTopic(
   const keyPath = c.type === "session" ? c.key : undefined;
   const out: ScannedEvent[] = [];
   for (let shard = 0; shard < seqs.length; shard++) {
-    const filter = c.time === undefined && from > -Infinity
-      ? `AND (timestamp >= ${Math.floor(from)} OR _seq > ${seqs[shard]})`
+    const filter = from > -Infinity
+      ? `AND (${atOrAfter(c.time, Math.floor(from))} OR _seq > ${seqs[shard]})`
       : "";
     for (let after = 0;;) {
       const { rows } = await readers.query(
@@ -83,4 +84,16 @@ export async function scanTopic(
     }
   }
   return out;
+}
+
+/**
+ * SQL true for a row whose event time may be at or after `from`: its timestamp, or
+ * its payload time when that is a number. Rows SQLite cannot tell (an ISO-8601
+ * string, which sorts after every number; a path through an array) are kept, and
+ * the time is read from the payload as the windows read it.
+ */
+function atOrAfter(time: string | undefined, from: number): string {
+  if (time === undefined) return `timestamp >= ${from}`;
+  const path = "$" + time.split(".").map((step) => `."${step}"`).join("");
+  return `coalesce(json_extract(payload, '${path}') >= ${from}, 1)`;
 }

@@ -42,6 +42,16 @@ export interface WindowState {
    * earliest first. From then on, events for those windows are late.
    */
   closeThrough(frontier: number): Span[];
+  /**
+   * What a restart needs beyond the close frontier to rebuild the open windows, for
+   * what changed since the last call: per key id, the starts of its open windows
+   * (empty when it has none). Windows aligned to the epoch need none.
+   */
+  takeStarts(): [string, number[]][];
+  /** Marks keys as changed again (their starts could not be saved). */
+  markChanged(ids: Iterable<string>): void;
+  /** Reopens the windows `takeStarts` reported open, before their events are added again. */
+  seed(starts: Iterable<[string, number[]]>): void;
 }
 
 export const NO_SPANS: readonly Span[] = Object.freeze([]);

@@ -7,6 +7,7 @@
  */
 import type { Config } from "../config/load.ts";
 import type { CommittedBatch } from "../store/writer.ts";
+import { scansWarning, windowScans } from "./plan.ts";
 import { WindowRun } from "./run.ts";
 import type { ResultSink, WindowerContext, WindowHealth, WindowTask } from "./task.ts";
 
@@ -86,6 +87,9 @@ export class Windower {
           (c.late.sink ? `, late events to ${c.late.sink}` : ""),
       );
       await run.recover(seqs);
+      const scans = await windowScans(c.sql, run.task.parameters, this.ctx.readers)
+        .catch(() => []);
+      if (scans.length) log.warn(scansWarning(c, run.task.topic, scans));
     }
     for (const run of this.#runs) run.start();
   }
