@@ -4,7 +4,9 @@
  * bench/nexmark.ts for the definition of a sustainable rate.
  */
 import { cpuUsage } from "node:process";
-import { parseConfig } from "../engine/config/load.ts";
+import { type Config, parseConfig } from "../engine/config/load.ts";
+import { engineIndexes } from "../engine/indexes.ts";
+import { plannedWindow } from "../engine/windows/plan.ts";
 import { spawnEngine } from "../tests/_process.ts";
 import { metrics } from "./_observe.ts";
 import { loadSideInput, NexmarkLoad } from "./_nexmark_load.ts";
@@ -70,14 +72,33 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-/** Each join's and window's mode, from the engine's startup log. */
-function modesFrom(log: string): Record<string, string> {
+/** Each join's mode, from the engine's startup log. */
+function joinModes(log: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const m of log.matchAll(/join (\S+): reads .*?, mode (\w+) \((.*)\), sinks /g)) {
     out[m[1]] = `${m[2]} (${m[3]})`;
   }
-  for (const m of log.matchAll(/window (\S+):.*?\bmode (\w+)(?: \((.*)\))?/g)) {
-    out[m[1]] ??= m[3] ? `${m[2]} (${m[3]})` : m[2];
+  return out;
+}
+
+/** How each window reads its topics, as `litejoin validate` says it. */
+function windowModes(config: Config): Record<string, string> {
+  const out: Record<string, string> = {};
+  const indexes = engineIndexes(config);
+  for (const w of config.windows) {
+    const sql = config.windowSql.get(w.name)!;
+    const plan = plannedWindow(
+      w.sql,
+      sql.parameters,
+      config.topicNames,
+      indexes,
+      config.engine.shard_count,
+    );
+    out[w.name] = `window (${
+      plan.scans.length
+        ? `reads all of ${plan.scans.join(", ")} for every window`
+        : `reads through index ${plan.searches.join(", ")}`
+    })`;
   }
   return out;
 }
@@ -122,7 +143,7 @@ export async function trial(
       },
     });
     load.start();
-    result.modes = modesFrom(engine.log());
+    result.modes = { ...joinModes(engine.log()), ...windowModes(config) };
     // Warm-up, and on until session windows have begun to close (up to 30 s), so that the
     // period sees them close at their steady rate. A run already seconds behind will not
     // recover.

@@ -169,7 +169,7 @@ if (!values["no-together"]) {
 const perCore = (s: Search) =>
   s.best && s.best.engine_cores > 0 ? Math.round(s.sustained / s.best.engine_cores) : null;
 const summary = (s: Search, q?: string) => ({
-  mode: q ? s.modes[q] ?? "window (evaluated at each close)" : undefined,
+  mode: q ? s.modes[q] ?? "" : undefined,
   sustained_events_per_s: s.sustained,
   failed_at: s.failed_at,
   limited_by_ingest: s.failed_at === null && s.sustained >= cap,
