@@ -37,7 +37,10 @@ const latePolicy = () =>
   });
 
 export const windowSpec = tagged({
-  name: componentName(),
+  name: componentName().describe(
+    "Name of the window, used in results, logs and metrics.",
+    "revenue_5m",
+  ),
   grace: duration().default(0).describe(
     "How long after its end a window still takes events; it closes at end + grace.",
     "10s",
