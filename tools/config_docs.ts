@@ -235,9 +235,7 @@ function table(rows: Row[]): string[] {
   return [
     "| field | type | default | description |",
     "| --- | --- | --- | --- |",
-    ...rows.map((r) =>
-      `| ${r.field} | ${r.type} | ${r.default} | ${cell(r.description) || "—"} |`
-    ),
+    ...rows.map((r) => `| ${r.field} | ${r.type} | ${r.default} | ${cell(r.description) || "—"} |`),
     "",
   ];
 }
