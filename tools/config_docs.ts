@@ -90,7 +90,6 @@ function section(name: string, schema: AnySchema): string[] {
   const variants = (item ?? schema).doc.parts?.variants;
   if (variants) {
     // A list of tagged items (sources, sinks, windows): common fields, then one table per type.
-    const prefix = item ? `${name}[]` : name;
     const inner = (item ?? schema) as AnySchema;
     const common = rowsOf(inner, "", []);
     common.push({
@@ -105,7 +104,7 @@ function section(name: string, schema: AnySchema): string[] {
       if (variant.doc.description) out.push(variant.doc.description, "");
       const deferred: Deferred[] = [];
       out.push(...table(rowsOf(variant as AnySchema, "", deferred)));
-      out.push(...unions(`${prefix} (${type})`, deferred));
+      out.push(...unions(deferred));
     }
     return out;
   }
@@ -114,15 +113,15 @@ function section(name: string, schema: AnySchema): string[] {
   const rows = item?.doc.parts?.fields || schema.doc.parts?.fields
     ? rowsOf(item ?? schema, prefix, deferred)
     : [row(name, schema)];
-  return [...table(rows), ...unions(name, deferred)];
+  return [...table(rows), ...unions(deferred)];
 }
 
-function unions(owner: string, deferred: Deferred[]): string[] {
+function unions(deferred: Deferred[]): string[] {
   const out: string[] = [];
   for (const { path, schema } of deferred) {
     const variants = schema.doc.parts?.variants ?? {};
     for (const [type, variant] of Object.entries(variants)) {
-      out.push(`#### \`${path}\` of ${owner}: \`type: ${type}\``, "");
+      out.push(`#### \`${path}\`: \`type: ${type}\``, "");
       if (variant.doc.description) out.push(variant.doc.description, "");
       const rows = rowsOf(variant as AnySchema, `${path}.`, deferred);
       out.push(...(rows.length ? table(rows) : ["No other fields.", ""]));
@@ -169,9 +168,10 @@ function row(path: string, schema: AnySchema): Row {
 }
 
 function typeName(type: string, schema: AnySchema): string {
-  if (schema.doc.parts?.fields && !schema.doc.parts.variants) return "mapping";
+  const optional = schema.isOptional ? " (optional)" : "";
+  if (schema.doc.parts?.fields && !schema.doc.parts.variants) return "mapping" + optional;
   const shown = type.length > 60 ? type.slice(0, 57) + "…" : type;
-  return code(shown) + (schema.isOptional ? " (optional)" : "");
+  return code(shown) + optional;
 }
 
 function defaultOf(schema: AnySchema): string {
