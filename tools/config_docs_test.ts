@@ -71,3 +71,25 @@ Deno.test("every relative link and #anchor in README.md and docs/*.md resolves",
     "fix these links",
   );
 });
+
+Deno.test("the README's short config passes litejoin validate", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}/README.md`);
+  const section = readme.slice(readme.indexOf("## A short config"));
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(yaml, "README.md has a yaml block under 'A short config'");
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/litejoin.yaml`, yaml);
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${ROOT}/cli/main.ts`, "validate", "-c", `${dir}/litejoin.yaml`],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    assert.equal(code, 0, out);
+    assert.match(out, /ok \(2 sources, 1 join, 1 window, 2 sinks/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
