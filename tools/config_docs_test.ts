@@ -35,6 +35,10 @@ Deno.test("the reference has a section per top-level key and a table per source 
   for (const type of ["http", "sqlite", "sse", "kafka"]) {
     assert.match(md, new RegExp(`^### \`sinks\`: \`type: ${type}\`$`, "m"));
   }
+  // A described mapping keeps its fields; a union inside a type gets a table per variant.
+  assert.match(md, /\| `http.cors.origins` +\| `list of string` +\| `\[\]` /);
+  assert.match(md, /^#### `pagination`: `type: cursor`$/m);
+  assert.match(md, /\| `watermark` +\| mapping \(optional\) /);
   // Defaults are written as in the YAML file: units, not milliseconds or bytes.
   assert.match(md, /\| `engine.flush_interval` +\| `duration` +\| `10ms` /);
   assert.match(md, /\| `engine.retention` +\| `duration` +\| `24h` /);
