@@ -231,7 +231,10 @@ function code(text: string): string {
 
 function table(rows: Row[]): string[] {
   if (rows.length === 0) return ["No fields.", ""];
-  const cell = (s: string) => s.replaceAll("\n", " ").replace(/(?<!\\)\|/g, "\\|");
+  // `<data_dir>` would be read as an HTML tag and dropped.
+  const cell = (s: string) =>
+    s.replaceAll("\n", " ").replace(/(?<!\\)\|/g, "\\|")
+      .split(/(`+[^`]*`+)/).map((part, i) => i % 2 ? part : part.replaceAll("<", "&lt;")).join("");
   return [
     "| field | type | default | description |",
     "| --- | --- | --- | --- |",
