@@ -37,13 +37,15 @@ export const engineSpec = object({
     "Directory of the shard, meta and DLQ databases; relative paths are relative to the config file.",
   ),
   shard_count: integer({ min: 1, max: MAX_SHARDS }).default(4).describe(
-    `Number of shard files. Fixed once data exists (see litejoin reshard); at most ${MAX_SHARDS}.`,
+    `Number of shard files, 1–${MAX_SHARDS}. Fixed once data exists: starting with another count ` +
+      "is refused (see litejoin reshard).",
   ),
   flush_interval: duration().default(10).describe(
-    "Longest a message waits before its batch commits.",
+    "Longest a message waits before its batch commits. A shard whose writer is free commits at " +
+      "once (group commit), so batches grow with load instead of adding latency.",
   ),
   batch_size: integer({ min: 1, max: 1_000_000 }).default(1000).describe(
-    "A shard commits as soon as this many messages wait.",
+    "A waiting batch this large is committed as soon as the shard's writer is free.",
   ),
   readers_per_shard: integer({ min: 1, max: 64 }).default(4).describe(
     "Reader threads; each attaches every shard, so this is the number of queries that run at once.",
@@ -60,20 +62,22 @@ export const engineSpec = object({
   ),
   busy_timeout: duration().default(5000).describe("How long SQLite waits for a lock."),
   socket: string().optional().describe(
-    "Path of the control socket (console, litejoin subcommands). Default: <data_dir>/litejoin.sock.",
+    "Path of the control socket (mode 0600) for litejoin tui, status and dlq. " +
+      "Default: <data_dir>/litejoin.sock.",
   ),
 });
 
 export const httpSpec = object({
   listen: listen().default({ hostname: "127.0.0.1", port: 8080 }).describe(
-    "Address of the HTTP listener (sources, SSE, /healthz, /metrics). Port 0 picks a free port.",
+    "Address of the one HTTP listener (sources, SSE, /healthz, /metrics). :8080 listens on all " +
+      "interfaces; port 0 picks a free one.",
   ),
   cors: corsSpec.describe("Cross-origin access for browser pages served elsewhere."),
   static: list(staticSpec).default([]).describe(
     "Directories of static files served on the listener, e.g. a dashboard page.",
   ),
   auth: authSpec.describe(
-    "Bearer tokens with scopes for every route but /healthz and /readyz (README: Security).",
+    "Bearer tokens with scopes for every route but /healthz and /readyz (docs/security.md).",
   ),
   tls: tlsSpec.optional().describe("Serve HTTPS with this certificate and key."),
   limits: limitsSpec.describe("Timeouts, the connection cap and the default body limit."),
@@ -82,40 +86,69 @@ export const httpSpec = object({
 export const controlSpec = object({
   stats_interval: duration().default(1000).check((ms) =>
     ms >= 100 ? undefined : "must be at least 100ms"
-  ).describe("How often the stats stream (console, litejoin status) is updated."),
+  ).describe(
+    "How often the stats stream (console, litejoin status) is updated and pushed (at least 100ms).",
+  ),
   sql_timeout: duration().default(30_000).check((ms) => ms > 0 ? undefined : "must be above 0")
     .describe(
-      "Longest a console query may run; it is then stopped (its process is killed).",
+      "Longest a console query may run; it is then stopped (its process is killed). " +
+        "A client may ask for less.",
     ),
   sql_max_rows: integer({ min: 1, max: 100_000 }).default(10_000).describe(
     "Most rows one console query returns; the rest is cut off and the result marked truncated.",
   ),
   sql_processes: integer({ min: 1, max: 16 }).default(2).describe(
-    "Console queries that may run at once, each in its own read-only process.",
+    "Console queries that may run at once, each in its own read-only process (kept 60 s after " +
+      "its last query).",
   ),
 });
 
 export const logSpec = object({
-  level: oneOf(["debug", "info", "warn", "error"] as const).default("info"),
-  format: oneOf(["text", "json"] as const).default("text"),
+  level: oneOf(["debug", "info", "warn", "error"] as const).default("info").describe(
+    "Least severe level written to stderr.",
+  ),
+  format: oneOf(["text", "json"] as const).default("text").describe(
+    "text: one line per event; json: one JSON object per line.",
+  ),
 });
 
 export const topicSpec = object({
-  name: topicName().describe("Topic name; a table of that name in every shard."),
-  retention: duration().optional().describe("Overrides engine.retention for this topic."),
+  name: topicName().describe(
+    "Topic name (a lower-case identifier, not an SQL keyword); a table of that name in every shard.",
+  ),
+  retention: duration().optional().describe(
+    "Overrides engine.retention for this topic. A topic an api source writes keeps its rows (0) " +
+      "unless set here.",
+  ),
   indexes: list(string().check(jsonPathProblem)).default([]).describe(
     "Payload fields to index on every shard (json_extract(payload, path)), for SQL that filters on them.",
     ["customer_id", "$.address.city"],
   ),
 });
 
-export const sourceSpec = tagged({ name: componentName() }, specsOf(sourceKinds));
-export const sinkSpec = tagged({ name: componentName() }, specsOf(sinkKinds));
+export const sourceSpec = tagged({
+  name: componentName().describe(
+    "Name of the source, used in logs, metrics and state.",
+    "orders_in",
+  ),
+}, specsOf(sourceKinds));
+export const sinkSpec = tagged({
+  name: componentName().describe(
+    "Name of the sink, as joins and windows list it in their sinks; used in logs, metrics and the DLQ.",
+    "results_db",
+  ),
+}, specsOf(sinkKinds));
 
 export const joinSpec = object({
-  name: componentName(),
+  name: componentName().describe(
+    "Name of the join, used in results, logs and metrics.",
+    "enriched_orders",
+  ),
   key: string().describe("The result column that identifies a result row.", "order_id"),
-  sql: string().describe("One SELECT over topics."),
+  sql: string().describe(
+    "One SELECT over topics (FROM orders; payload fields are json_extract(payload, '$.field')). " +
+      "Checked at validate and at start against the declared topics.",
+  ),
   sinks: list(componentName(), { min: 1 }).describe("Sinks that receive the changed results."),
   mode: oneOf(["auto", "delta", "full"] as const).default("auto").describe(
     "auto: delta evaluation when SQLite shows it is exact for the query, else full; " +
