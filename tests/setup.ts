@@ -60,6 +60,12 @@ const NEEDS: Need[] = [
     apt: ["tmux"],
   },
   {
+    why:
+      "the HTTPS tests (tests/https_test.ts, engine/http/tls_test.ts) make a CA and certificates with openssl",
+    present: () => succeeds("openssl", ["version"]),
+    apt: ["openssl"],
+  },
+  {
     why: "kcat, to look at the mock broker's topics by hand",
     present: () => succeeds("kcat", ["-V"]),
     apt: ["kcat"],
