@@ -4,7 +4,7 @@
  */
 import { type Config, resolvePath } from "./config/load.ts";
 import { readPair } from "./http/tls.ts";
-import type { ListenAddress } from "./config/units.ts";
+import type { ListenAddress } from "./schema/units.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import type { HttpServer } from "./http/server.ts";
@@ -20,7 +20,7 @@ import { carrySseSets } from "./sinks/sse_carry.ts";
 import type { Source } from "./sources/source.ts";
 import { sourceKinds } from "./sources/registry.ts";
 import { Joiner } from "./joins/joiner.ts";
-import { systemTimers, type Timers } from "./windows/timers.ts";
+import { systemTimers, type Timers } from "./timers.ts";
 import { Windower } from "./windows/windower.ts";
 import { engineIndexes } from "./indexes.ts";
 import { Dlq, loggedRejects } from "./dlq/dlq.ts";

@@ -11,9 +11,9 @@ import {
   oneOf,
   string,
   tagged,
-} from "./schema.ts";
-import { componentName, topicName } from "./common.ts";
-import { duration, listen } from "./units.ts";
+} from "../schema/schema.ts";
+import { componentName, topicName } from "../schema/common.ts";
+import { duration, listen } from "../schema/units.ts";
 import { MAX_SHARDS } from "../store/reader_db.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { sinkKinds } from "../sinks/registry.ts";

@@ -12,9 +12,9 @@
  * run by `litejoin dlq --offline` in another process is still sent at most once per
  * entry, but may overlap a live send of the same key.
  */
-import { boolean, type Infer, integer, object } from "../config/schema.ts";
-import { backoffSpec } from "../config/common.ts";
-import { duration } from "../config/units.ts";
+import { boolean, type Infer, integer, object } from "../schema/schema.ts";
+import { backoffSpec } from "../schema/common.ts";
+import { duration } from "../schema/units.ts";
 import { type Backoff, backoffDelay, sleep } from "../backoff.ts";
 import type { Clock, Result } from "../types.ts";
 import type { Logger } from "../log.ts";

@@ -10,7 +10,7 @@ import { uniqueIndexes } from "../store/indexes.ts";
 import { Writer } from "../store/writer.ts";
 import type { SinkRunner } from "../sinks/runner.ts";
 import type { Result } from "../types.ts";
-import { FakeClock } from "../windows/_fake_clock.ts";
+import { FakeClock } from "../fake_clock.ts";
 import { analyzeSql } from "./analyze.ts";
 import { analyzeDelta } from "./delta_plan.ts";
 import { bindClock } from "./clock_rewrite.ts";

@@ -12,7 +12,7 @@ import type { Readers } from "../store/readers.ts";
 import type { CommittedBatch, Eviction } from "../store/writer.ts";
 import type { SinkRunner } from "../sinks/runner.ts";
 import { type Clock, type Result, systemClock } from "../types.ts";
-import { systemTimers, type Timers } from "../windows/timers.ts";
+import { systemTimers, type Timers } from "../timers.ts";
 import { EmittedState } from "./emitted.ts";
 import type { Evaluator, JoinDefinition, TopicChanges } from "./evaluator.ts";
 import type { Forgotten } from "./evictions.ts";

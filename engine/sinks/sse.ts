@@ -14,9 +14,9 @@
  *   replay buffer while connected, after which its stream ends.
  * - Heartbeat comments keep proxies from closing idle streams.
  */
-import { type Infer, integer, object } from "../config/schema.ts";
-import { deliveryFields, httpPath } from "../config/common.ts";
-import { duration, size } from "../config/units.ts";
+import { type Infer, integer, object } from "../schema/schema.ts";
+import { deliveryFields, httpPath } from "../schema/common.ts";
+import { duration, size } from "../schema/units.ts";
 import { jsonError } from "../http/server.ts";
 import type { Result } from "../types.ts";
 import { DeliveryError, type Sink, type SinkContext } from "./sink.ts";

@@ -11,9 +11,9 @@
  * topic missing, consumer crashed) are logged in one line and retried for ever.
  */
 import type { Consumer, EachBatchPayload } from "kafkajs";
-import { boolean, type Infer, integer, list, object, oneOf, string } from "../config/schema.ts";
-import { backoffSpec, dottedPath, topicName } from "../config/common.ts";
-import { duration } from "../config/units.ts";
+import { boolean, type Infer, integer, list, object, oneOf, string } from "../schema/schema.ts";
+import { backoffSpec, dottedPath, topicName } from "../schema/common.ts";
+import { duration } from "../schema/units.ts";
 import { backoffDelay, sleep } from "../backoff.ts";
 import { clientFields, createKafka, describeKafkaError, kafkaTopic } from "../kafka/client.ts";
 import { BacklogError } from "../store/writer.ts";

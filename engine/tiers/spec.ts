@@ -4,8 +4,8 @@
  * Parquet files in `warm_dir`; files past `warm_retention` are uploaded to `cold.url`.
  */
 import { isAbsolute, join } from "node:path";
-import { boolean, type Infer, object, string } from "../config/schema.ts";
-import { duration, size } from "../config/units.ts";
+import { boolean, type Infer, object, string } from "../schema/schema.ts";
+import { duration, size } from "../schema/units.ts";
 
 const MIB = 1024 * 1024;
 

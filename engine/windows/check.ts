@@ -2,7 +2,7 @@
  * Checks of the `windows:` section that span fields and sections: names, sinks, the
  * SQL (prepared by SQLite against the declared topics) and the parameters it binds.
  */
-import { closest } from "../config/_suggest.ts";
+import { closest } from "../schema/suggest.ts";
 import type { ParsedConfig } from "../config/spec.ts";
 import { type Analysis, analyzeSql, SqlProblem } from "../joins/analyze.ts";
 

@@ -2,9 +2,9 @@
  * The `windows:` section of `litejoin.yaml`: one item per window, whose `type` picks
  * its shape (tumbling: size; sliding: size and slide; session: gap, key, max_duration).
  */
-import { custom, type Infer, list, object, oneOf, string, tagged } from "../config/schema.ts";
-import { componentName, dottedPath, topicName } from "../config/common.ts";
-import { duration } from "../config/units.ts";
+import { custom, type Infer, list, object, oneOf, string, tagged } from "../schema/schema.ts";
+import { componentName, dottedPath, topicName } from "../schema/common.ts";
+import { duration } from "../schema/units.ts";
 import { SessionWindows } from "./session.ts";
 import { SlidingWindows } from "./sliding.ts";
 import { TumblingWindows } from "./tumbling.ts";

@@ -6,7 +6,7 @@ import type { Readers } from "../store/readers.ts";
 import type { Writer } from "../store/writer.ts";
 import type { Clock, Result } from "../types.ts";
 import type { WindowConfig } from "./config.ts";
-import type { Timers } from "./timers.ts";
+import type { Timers } from "../timers.ts";
 
 /** Where results go: a `SinkRunner` (resolves once delivered or handed to its failure path). */
 export interface ResultSink {
