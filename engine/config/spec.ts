@@ -12,7 +12,8 @@ import {
   string,
   tagged,
 } from "../schema/schema.ts";
-import { componentName, topicName } from "../schema/common.ts";
+import { componentName } from "../schema/common.ts";
+import { topicName } from "../store/topics.ts";
 import { duration, listen } from "../schema/units.ts";
 import { MAX_SHARDS } from "../store/reader_db.ts";
 import { sourceKinds } from "../sources/registry.ts";

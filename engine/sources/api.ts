@@ -16,7 +16,8 @@ import {
   record,
   string,
 } from "../schema/schema.ts";
-import { backoffSpec, dottedPath, topicName } from "../schema/common.ts";
+import { backoffSpec, dottedPath } from "../schema/common.ts";
+import { topicName } from "../store/topics.ts";
 import { duration, size } from "../schema/units.ts";
 import { type Backoff, backoffDelay, sleep } from "../backoff.ts";
 import { DOTTED_PATH } from "../paths.ts";

@@ -6,7 +6,8 @@
  * `{{now}}` becomes a number.
  */
 import { any, type Infer, integer, number, object } from "../schema/schema.ts";
-import { dottedPath, topicName } from "../schema/common.ts";
+import { dottedPath } from "../schema/common.ts";
+import { topicName } from "../store/topics.ts";
 import { getPath, keyOf } from "../paths.ts";
 import { BacklogError } from "../store/writer.ts";
 import type { Message } from "../types.ts";

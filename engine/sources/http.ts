@@ -4,7 +4,8 @@
  * after the commit that holds every one of its messages.
  */
 import { type Infer, object, string } from "../schema/schema.ts";
-import { dottedPath, httpPath, topicName } from "../schema/common.ts";
+import { dottedPath, httpPath } from "../schema/common.ts";
+import { topicName } from "../store/topics.ts";
 import { size } from "../schema/units.ts";
 import { jsonError } from "../http/server.ts";
 import { getPath, keyOf } from "../paths.ts";

@@ -12,12 +12,13 @@
  */
 import type { Consumer, EachBatchPayload } from "kafkajs";
 import { boolean, type Infer, integer, list, object, oneOf, string } from "../schema/schema.ts";
-import { backoffSpec, dottedPath, topicName } from "../schema/common.ts";
+import { backoffSpec, dottedPath } from "../schema/common.ts";
+import { topicName, topicNameProblem } from "../store/topics.ts";
 import { duration } from "../schema/units.ts";
 import { backoffDelay, sleep } from "../backoff.ts";
 import { clientFields, createKafka, describeKafkaError, kafkaTopic } from "../kafka/client.ts";
 import { BacklogError } from "../store/writer.ts";
-import { topicNameProblem } from "../store/topics.ts";
+
 import type { Message } from "../types.ts";
 import type { RejectedInput } from "../dlq/entry.ts";
 import { OffsetCommitter } from "./_kafka_offsets.ts";

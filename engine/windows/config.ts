@@ -3,7 +3,8 @@
  * its shape (tumbling: size; sliding: size and slide; session: gap, key, max_duration).
  */
 import { custom, type Infer, list, object, oneOf, string, tagged } from "../schema/schema.ts";
-import { componentName, dottedPath, topicName } from "../schema/common.ts";
+import { componentName, dottedPath } from "../schema/common.ts";
+import { topicName } from "../store/topics.ts";
 import { duration } from "../schema/units.ts";
 import { SessionWindows } from "./session.ts";
 import { SlidingWindows } from "./sliding.ts";
