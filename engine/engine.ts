@@ -24,9 +24,9 @@ import { systemTimers, type Timers } from "./timers.ts";
 import { Windower } from "./windows/windower.ts";
 import { engineIndexes } from "./indexes.ts";
 import { Dlq, loggedRejects } from "./dlq/dlq.ts";
-import { serveDlq } from "./dlq/control.ts";
+import { serveDlq } from "./control/dlq.ts";
 import { Tiering } from "./tiers/tiering.ts";
-import { serveTierQueries } from "./tiers/control.ts";
+import { serveTierQueries } from "./control/tiers.ts";
 import { type LitestreamProcess, prepareEmbedded } from "./replication/litestream.ts";
 import type { WalGuard } from "./replication/wal_guard.ts";
 import { ControlServer } from "./control/server.ts";
@@ -199,7 +199,11 @@ export class Engine {
         : undefined;
       if (dlq) opened.push(dlq);
 
-      const http = httpServerOf(config, { log: log.child("http"), clock, metrics });
+      const http = httpServerOf(config.http, (path) => resolvePath(config, path), {
+        log: log.child("http"),
+        clock,
+        metrics,
+      });
       const sinks = openSinks(config, { http, clock, log, metrics, dlq });
       for (const runner of sinks.values()) opened.push({ close: () => void runner.close() });
 

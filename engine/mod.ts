@@ -19,7 +19,7 @@ export {
   type Stats as DlqStats,
 } from "./dlq/api.ts";
 export { STATUSES as DLQ_STATUSES } from "./dlq/store.ts";
-export { openOffline as openOfflineDlq } from "./dlq/offline.ts";
+export { openOffline as openOfflineDlq } from "./dlq_offline.ts";
 
 // What the commands beyond `run` use: progress lines, tier queries, resharding,
 // replication config, validation, and the console SQL process (compiled binaries).

@@ -51,6 +51,7 @@ export const rules = {
         "engine/observe.ts",
         "engine/readiness.ts",
         "engine/startup.ts",
+        "engine/dlq_offline.ts", // the DLQ with sinks built from the config, engine stopped
       ],
     },
     { name: "control", paths: ["engine/control/"] },

@@ -3,7 +3,7 @@
  * window that lists it in `sinks`) and how to read a join's current result, so that
  * the sink can seed a set it has not carried before and drop one it no longer gets.
  */
-import type { Config } from "../config/load.ts";
+import type { JoinConfig } from "../joins/spec.ts";
 import type { Readers } from "../store/readers.ts";
 import type { Clock } from "../types.ts";
 import { diffRows } from "../joins/evaluator.ts";
@@ -16,7 +16,7 @@ interface Feeder {
 }
 
 /** Items of every config section that feed sinks (joins, windows, and any added later). */
-function feeders(config: Config): Map<string, Feeder[]> {
+function feeders(config: object): Map<string, Feeder[]> {
   const out = new Map<string, Feeder[]>();
   for (const [section, items] of Object.entries(config)) {
     if (section === "sinks" || !Array.isArray(items)) continue;
@@ -29,7 +29,7 @@ function feeders(config: Config): Map<string, Feeder[]> {
 }
 
 export async function carrySseSets(
-  config: Config,
+  config: { joins: readonly Pick<JoinConfig, "name" | "key" | "sql">[] },
   sinks: ReadonlyMap<string, SinkRunner>,
   readers: Readers,
   clock: Clock,
