@@ -44,6 +44,7 @@ export function sqlRunnerCommand(): { command: string; args: string[] } {
       "--no-prompt",
       `--config=${fromFileUrl(new URL("../../deno.json", import.meta.url))}`,
       fromFileUrl(new URL("./sql_runner_main.ts", import.meta.url)),
+      SQL_RUNNER_ARGUMENT, // names the process in ps, as in a compiled binary
     ],
   };
 }
