@@ -163,9 +163,9 @@ export class Dlq implements Rejects {
   }
 
   /**
-   * Registers a sink with the queue and returns it, its `send` now gated for the runner:
-   * live sends and redeliveries take turns, and a live delivery supersedes older queued
-   * results for its keys. The sink stays the same object.
+   * Registers a sink with the queue and returns what its runner sends to: the sink
+   * wrapped in its gate (`SinkGate.live`), so that live sends and redeliveries take
+   * turns, and a live delivery supersedes older queued results for its keys.
    */
   gate(sink: Sink, maxBatch: number): Sink {
     const gate = new SinkGate(sink, maxBatch, (keys) => {
@@ -182,7 +182,7 @@ export class Dlq implements Rejects {
     gate.queued(this.store.undeliveredKeys(sink.name));
     this.gates.set(sink.name, gate);
     this.#sinkNames.push(sink.name);
-    return gate.install();
+    return gate.live();
   }
 
   /**

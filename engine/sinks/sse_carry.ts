@@ -8,7 +8,7 @@ import type { Readers } from "../store/readers.ts";
 import type { Clock } from "../types.ts";
 import { diffRows } from "../joins/evaluator.ts";
 import type { SinkRunner } from "./runner.ts";
-import { type CarriedSet, SseSink } from "./sse.ts";
+import type { CarriedSet } from "./sink.ts";
 
 interface Feeder {
   name: string;
@@ -36,7 +36,8 @@ export async function carrySseSets(
 ): Promise<void> {
   const fed = feeders(config);
   for (const [name, runner] of sinks) {
-    if (!(runner.sink instanceof SseSink)) continue;
+    const sink = runner.sink;
+    if (!sink.carry) continue;
     const sets: CarriedSet[] = (fed.get(name) ?? []).map((feeder) => {
       const join = config.joins.find((j) => j.name === feeder.name);
       if (!join) return { name: feeder.name };
@@ -47,6 +48,6 @@ export async function carrySseSets(
           diffRows(definition, await readers.all(join.sql), new Map(), clock.now()).results,
       };
     });
-    await runner.sink.carry(sets);
+    await sink.carry(sets);
   }
 }
