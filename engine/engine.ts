@@ -16,7 +16,7 @@ import { Retention, topicRetention } from "./store/retention.ts";
 import { refuseInterruptedReshard } from "./store/reshard.ts";
 import { exposedGc } from "./store/thread_gc.ts";
 import type { SinkRunner } from "./sinks/runner.ts";
-import { carrySseSets } from "./sinks/sse_carry.ts";
+import { carrySseSets } from "./sse_carry.ts";
 import type { Source } from "./sources/source.ts";
 import { sourceKinds } from "./sources/registry.ts";
 import { Joiner } from "./joins/joiner.ts";

@@ -56,6 +56,7 @@ export const rules = {
         "engine/observe.ts",
         "engine/readiness.ts",
         "engine/startup.ts",
+        "engine/sse_carry.ts", // tells SSE sinks which joins and windows feed them
       ],
     },
     { name: "faces", paths: ["engine/mod.ts", "engine/client.ts"] },
@@ -76,9 +77,7 @@ export const rules = {
       { from: "sinks", to: "kafka", why: "the Kafka sink uses the shared client" },
       { from: "sources", to: "dlq", why: "a source sends records it cannot store to the DLQ" },
       { from: "dlq", to: "sinks", why: "the DLQ wraps a sink through the Sink interface" },
-      { from: "joins", to: "sinks", why: "a join delivers its results through the sink runner" },
       { from: "windows", to: "joins", why: "windows share the join's SQL analysis and tokens" },
-      { from: "sinks", to: "joins", why: "the SSE sink replays a join's current results" },
     ],
   },
 

@@ -3,12 +3,12 @@
  * window that lists it in `sinks`) and how to read a join's current result, so that
  * the sink can seed a set it has not carried before and drop one it no longer gets.
  */
-import type { JoinConfig } from "../joins/spec.ts";
-import type { Readers } from "../store/readers.ts";
-import type { Clock } from "../types.ts";
-import { diffRows } from "../joins/evaluator.ts";
-import type { SinkRunner } from "./runner.ts";
-import type { CarriedSet } from "./sink.ts";
+import type { JoinConfig } from "./joins/spec.ts";
+import type { Readers } from "./store/readers.ts";
+import type { Clock } from "./types.ts";
+import { diffRows } from "./joins/evaluator.ts";
+import type { SinkRunner } from "./sinks/runner.ts";
+import type { CarriedSet } from "./sinks/sink.ts";
 
 interface Feeder {
   name: string;
