@@ -16,7 +16,7 @@
 # The engine listens on 0.0.0.0:8080 here (LITEJOIN_LISTEN): every route is reachable by
 # whoever reaches a published port. Mount a config with http.auth tokens (values from
 # `-e`, e.g. token: "${LITEJOIN_READ_TOKEN}") and http.tls, or keep the port private;
-# without http.auth the engine logs a warning at start (README: Security).
+# without http.auth the engine logs a warning at start (docs/security.md).
 
 ARG DENO_VERSION=2.9.6
 
@@ -54,8 +54,8 @@ VOLUME ["/var/lib/litejoin/data"]
 EXPOSE 8080
 # Liveness: /healthz, "the process is alive". Not /readyz: an orchestrator that
 # replaces unhealthy containers would restart an engine whose disk is full, which does
-# not help. Point load balancers and readiness probes at /readyz instead (README:
-# Operations); `litejoin healthcheck --ready` asks it, e.g. for compose's depends_on.
+# not help. Point load balancers and readiness probes at /readyz instead (docs/operations.md,
+# liveness and readiness); `litejoin healthcheck --ready` asks it, e.g. for compose's depends_on.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["litejoin", "healthcheck", "-c", "/etc/litejoin/litejoin.yaml"]
 STOPSIGNAL SIGTERM

@@ -1,4 +1,4 @@
-/** Exit codes, as documented in the README, and the one-line error path to them. */
+/** Exit codes, as documented in docs/cli.md, and the one-line error path to them. */
 import { ConfigError, LayoutError, LockedError, NoEngineError } from "../engine/mod.ts";
 
 export const EXIT = {

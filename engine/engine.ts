@@ -435,7 +435,7 @@ function logStore(config: Config, writer: Writer, log: Logger): void {
   if (!exposedGc()) {
     log.info(
       "started without --v8-flags=--expose-gc: shard and reader threads free their garbage " +
-        "only when V8 decides, and hold up to ~8 MB more each (README: Memory)",
+        "only when V8 decides, and hold up to ~8 MB more each (docs/operations.md: Memory)",
     );
   }
 }

@@ -32,26 +32,44 @@ const specsOf = <K extends Record<string, { spec: unknown }>>(kinds: K) =>
 export const controlSpec = object({
   stats_interval: duration().default(1000).check((ms) =>
     ms >= 100 ? undefined : "must be at least 100ms"
-  ).describe("How often the stats stream (console, litejoin status) is updated."),
+  ).describe(
+    "How often the stats stream (console, litejoin status) is updated and pushed (at least 100ms).",
+  ),
   sql_timeout: duration().default(30_000).check((ms) => ms > 0 ? undefined : "must be above 0")
     .describe(
-      "Longest a console query may run; it is then stopped (its process is killed).",
+      "Longest a console query may run; it is then stopped (its process is killed). " +
+        "A client may ask for less.",
     ),
   sql_max_rows: integer({ min: 1, max: 100_000 }).default(10_000).describe(
     "Most rows one console query returns; the rest is cut off and the result marked truncated.",
   ),
   sql_processes: integer({ min: 1, max: 16 }).default(2).describe(
-    "Console queries that may run at once, each in its own read-only process.",
+    "Console queries that may run at once, each in its own read-only process (kept 60 s after " +
+      "its last query).",
   ),
 });
 
 export const logSpec = object({
-  level: oneOf(["debug", "info", "warn", "error"] as const).default("info"),
-  format: oneOf(["text", "json"] as const).default("text"),
+  level: oneOf(["debug", "info", "warn", "error"] as const).default("info").describe(
+    "Least severe level written to stderr.",
+  ),
+  format: oneOf(["text", "json"] as const).default("text").describe(
+    "text: one line per event; json: one JSON object per line.",
+  ),
 });
 
-export const sourceSpec = tagged({ name: componentName() }, specsOf(sourceKinds));
-export const sinkSpec = tagged({ name: componentName() }, specsOf(sinkKinds));
+export const sourceSpec = tagged({
+  name: componentName().describe(
+    "Name of the source, used in logs, metrics and state.",
+    "orders_in",
+  ),
+}, specsOf(sourceKinds));
+export const sinkSpec = tagged({
+  name: componentName().describe(
+    "Name of the sink, as joins and windows list it in their sinks; used in logs, metrics and the DLQ.",
+    "results_db",
+  ),
+}, specsOf(sinkKinds));
 
 export const configSpec = object({
   engine: engineSpec,

@@ -37,7 +37,8 @@ export const spec = object({
       "false logs and drops them.",
   ),
   max_attempts: integer({ min: 1, max: 10_000 }).default(8).describe(
-    "Failed attempts (the inline ones count as one) after which an entry is dead.",
+    "Failed attempts (the sink's inline attempts count as the first) after which an entry is dead. " +
+      "Dead entries wait for a replay.",
   ),
   backoff: backoffSpec({ initial: 1000, max: 300_000 }).describe(
     "Delay before each redelivery of an entry.",

@@ -220,7 +220,7 @@ Deno.test("a listener reachable from other hosts without http.auth logs a warnin
   const [line, ...more] = await warnings("0.0.0.0", off);
   assert.match(
     line,
-    /warn +listening on 0\.0\.0\.0, reachable from other hosts, without http\.auth: event streams, snapshots, \/metrics and static files answer anyone; set http\.auth\.tokens \(README: Security\)/,
+    /warn +listening on 0\.0\.0\.0, reachable from other hosts, without http\.auth: event streams, snapshots, \/metrics and static files answer anyone; set http\.auth\.tokens \(docs\/security\.md\)/,
   );
   assert.equal(more.length, 0);
   assert.deepEqual(await warnings("127.0.0.1", off), []);

@@ -21,12 +21,16 @@ export const corsSpec = object({
     ["http://localhost:5173"],
   ),
   methods: list(string({ pattern: /^[A-Z]+$/, hint: "must be an HTTP method in capitals" }))
-    .default(["GET", "HEAD", "POST"]).describe("Methods allowed from those origins."),
+    .default(["GET", "HEAD", "POST"]).describe(
+      "Methods allowed from those origins. Preflights (OPTIONS) are answered by the router, for " +
+        "paths it serves.",
+    ),
   headers: list(string()).default(["content-type", "authorization", "last-event-id"]).describe(
     "Request headers allowed from those origins.",
   ),
   credentials: boolean().default(false).describe(
-    "Allow cookies and Authorization with credentials (EventSource withCredentials).",
+    "Allow cookies and Authorization with credentials (EventSource withCredentials); needs the " +
+      "origins listed, not *.",
   ),
   max_age: duration().default(600_000).describe("How long a browser may cache a preflight."),
 }).check((c) =>

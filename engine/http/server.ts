@@ -197,7 +197,7 @@ export class HttpServer {
       this.log.warn(
         `listening on ${listen.hostname}, reachable from other hosts, without http.auth: ` +
           "event streams, snapshots, /metrics and static files answer anyone; set " +
-          "http.auth.tokens (README: Security)",
+          "http.auth.tokens (docs/security.md)",
       );
     }
     return this.#address;

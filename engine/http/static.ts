@@ -9,9 +9,13 @@ import { httpPath } from "../schema/common.ts";
 import { type Handler, jsonError } from "./server.ts";
 
 export const staticSpec = object({
-  path: httpPath().describe("URL prefix the files are served under.", "/"),
+  path: httpPath().describe(
+    "URL prefix the files are served under (exact routes such as /metrics win).",
+    "/",
+  ),
   dir: string().describe(
-    "Directory of the files (relative to the config file); index.html answers a directory.",
+    "Directory of the files (relative to the config file); index.html answers a directory; " +
+      "dot-files and paths leading out of it are never served.",
     "./live_table",
   ),
 });

@@ -14,6 +14,7 @@ import { DeltaEvaluator } from "./delta.ts";
 import { EmittedState } from "./emitted.ts";
 import { type Evaluator, FullEvaluator, type JoinDefinition } from "./evaluator.ts";
 import { analyzeSql } from "./analyze.ts";
+import { random } from "./_random.ts";
 
 const TOPICS = ["customers", "items", "orders"];
 const SHARDS = 3;
@@ -106,23 +107,6 @@ const CASES: Case[] = [
           FROM orders o GROUP BY 1`,
   },
 ];
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)],
-  };
-}
 
 function randomMessage(r: ReturnType<typeof random>): Message {
   const timestamp = 1000 + r.int(1000);

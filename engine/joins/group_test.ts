@@ -20,6 +20,7 @@ import { GroupEvaluator } from "./group.ts";
 import { deltaScans } from "./mode.ts";
 import { type Group, memberId } from "./group_members.ts";
 import { MEMBER_COLUMN } from "./group_sql.ts";
+import { random } from "./_random.ts";
 
 const TOPICS = ["persons", "auctions", "bids"];
 const SHARDS = 3;
@@ -105,19 +106,6 @@ const CASES: { name: string; key: string; sql: string }[] = [
           FROM auctions GROUP BY 1`,
   },
 ];
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n) };
-}
 
 function randomMessage(r: ReturnType<typeof random>): Message {
   const timestamp = 1000 + r.int(1000);

@@ -3,9 +3,15 @@ import { type Infer, list, object, oneOf, string } from "../schema/schema.ts";
 import { componentName } from "../schema/common.ts";
 
 export const joinSpec = object({
-  name: componentName(),
+  name: componentName().describe(
+    "Name of the join, used in results, logs and metrics.",
+    "enriched_orders",
+  ),
   key: string().describe("The result column that identifies a result row.", "order_id"),
-  sql: string().describe("One SELECT over topics."),
+  sql: string().describe(
+    "One SELECT over topics (FROM orders; payload fields are json_extract(payload, '$.field')). " +
+      "Checked at validate and at start against the declared topics.",
+  ),
   sinks: list(componentName(), { min: 1 }).describe("Sinks that receive the changed results."),
   mode: oneOf(["auto", "delta", "full"] as const).default("auto").describe(
     "auto: delta evaluation when SQLite shows it is exact for the query, else full; " +

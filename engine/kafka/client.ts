@@ -74,7 +74,7 @@ export function brokerList(): Schema<string[]> {
 /** Fields every Kafka source and sink has: where the cluster is and how to talk to it. */
 export const clientFields = () => ({
   brokers: brokerList().describe(
-    "Bootstrap brokers, as a list or a comma-separated string.",
+    'Bootstrap brokers: a list of host:port, or one comma-separated string ("${KAFKA_BROKERS}").',
     ["kafka-1:9092", "kafka-2:9092"],
   ),
   client_id: string().default("litejoin").describe("Client id the brokers see in logs and quotas."),
@@ -83,7 +83,8 @@ export const clientFields = () => ({
       ? undefined
       : "must be true, or a mapping of TLS options (ca, cert, key, passphrase, servername, reject_unauthorized)"
   ).describe(
-    "TLS: true, or options passed to Node's tls.connect (PEM text for ca, cert and key).",
+    "TLS: true, or options passed to Node's tls.connect: ca, cert, key (PEM text), passphrase, " +
+      "servername, reject_unauthorized.",
     { ca: "${KAFKA_CA_PEM}" },
   ),
   sasl: object({

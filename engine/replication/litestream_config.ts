@@ -10,14 +10,16 @@ import { shardPath } from "../store/shard.ts";
 export const replicationSpec = object({
   enabled: boolean().default(false).describe("Replicate every database with Litestream."),
   mode: oneOf(["sidecar", "embedded"] as const).default("sidecar").describe(
-    "sidecar: Litestream runs beside the engine (see examples/run.sh); embedded: the engine runs and watches it.",
+    "sidecar: Litestream runs beside the engine (see examples/run.sh); embedded: the engine runs " +
+      "Litestream as its child, watches it and restarts it.",
   ),
   replica_url: string({
     pattern: /^(s3|gcs|abs|sftp|file):\/\/\S+$/,
     hint:
       "must be a replica URL: s3://bucket/prefix, gcs://, abs://, sftp://user@host/path or file:///path",
   }).optional().describe(
-    "Where replicas go; each database gets its own path below it.",
+    "Where replicas go: s3://bucket/prefix, gcs://…, abs://…, sftp://user@host/path or " +
+      "file:///path. Each database replicates to its own path below it (…/shard_0, …/meta, …/dlq).",
     "s3://my-bucket/litejoin",
   ),
   endpoint: string().optional().describe(
@@ -39,7 +41,8 @@ export const replicationSpec = object({
   ),
   retention: duration().default(72 * 3_600_000).describe("How long replica history is kept."),
   litestream_bin: string().optional().describe(
-    "Litestream binary. Default: `litestream` on PATH, else the one installed from npm (@flydotio/litestream-linux-x64).",
+    "Litestream binary. Default: `litestream` on PATH, else the one deno install put in " +
+      "node_modules (npm @flydotio/litestream-linux-x64, Linux x64 only).",
   ),
   wal_max: size().default(256 * 1024 * 1024).describe(
     "With replication on, Litestream checkpoints the WAL; if a WAL still grows past this (Litestream not running?), " +

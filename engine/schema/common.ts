@@ -28,7 +28,7 @@ export const backoffSpec = (defaults: { initial: number; max: number; multiplier
     initial: duration().default(defaults.initial).describe("Delay before the first retry."),
     max: duration().default(defaults.max).describe("Longest delay between retries."),
     multiplier: number({ min: 1 }).default(defaults.multiplier ?? 2).describe(
-      "Factor by which each delay grows.",
+      "Factor by which each delay grows: the delay before retry n is min(max, initial × multiplierⁿ⁻¹).",
     ),
     jitter: number({ min: 0, max: 1 }).default(0.2).describe(
       "Fraction of each delay that is randomised, so retries from many clients spread out.",

@@ -42,6 +42,18 @@ export interface FieldDoc {
   type: string;
   description?: string;
   example?: unknown;
+  /** What the value is made of, for walking the schema (the config reference): read-only. */
+  parts?: Parts;
+}
+
+/** The inner schemas of a structured value: an object's fields, a list's item, a map's value, a union's variants. */
+export interface Parts {
+  // deno-lint-ignore no-explicit-any
+  fields?: Record<string, Schema<any>>;
+  item?: Schema<unknown>;
+  value?: Schema<unknown>;
+  // deno-lint-ignore no-explicit-any
+  variants?: Record<string, Schema<any>>;
 }
 
 /** Returned by a parse that has reported a problem. */
@@ -341,14 +353,19 @@ export function object<F extends Fields>(fields: F): ObjectSchema<F> {
   const probe = { ctx: new Context(() => undefined), path: "", offset: 0 };
   const empty = read(new YAMLMap(), probe);
   const fallback = empty === invalid ? null : { value: empty };
-  const schema = new Schema<ObjectOf<F>>({ type: "mapping" }, read, fallback) as ObjectSchema<F>;
+  const schema = new Schema<ObjectOf<F>>(
+    { type: "mapping", parts: { fields } },
+    read,
+    fallback,
+  ) as ObjectSchema<F>;
   schema.fields = fields;
   return schema;
 }
 
 /** A list whose items all follow `item`. */
 export function list<T>(item: Schema<T>, opts: { min?: number } = {}) {
-  return new Schema<T[]>({ type: `list of ${item.doc.type}` }, (node, at) => {
+  const doc = { type: `list of ${item.doc.type}`, parts: { item: item as Schema<unknown> } };
+  return new Schema<T[]>(doc, (node, at) => {
     if (!isSeq(node)) {
       at.ctx.report(at, `expected a list, found ${describeNode(node)}`, node);
       return invalid;
@@ -370,7 +387,8 @@ export function list<T>(item: Schema<T>, opts: { min?: number } = {}) {
 
 /** A mapping from free-form names to values of one schema (e.g. HTTP headers). */
 export function record<T>(value: Schema<T>) {
-  return new Schema<Record<string, T>>({ type: `mapping of ${value.doc.type}` }, (node, at) => {
+  const doc = { type: `mapping of ${value.doc.type}`, parts: { value: value as Schema<unknown> } };
+  return new Schema<Record<string, T>>(doc, (node, at) => {
     if (!isMap(node)) {
       at.ctx.report(at, `expected a mapping, found ${describeNode(node)}`, node);
       return invalid;
@@ -424,6 +442,7 @@ export function tagged<C extends Fields, V extends Variants>(
     if (value === invalid || base === invalid) return invalid;
     return { type, ...base, ...value } as UnionOf<C, V>;
   };
-  const schema = new Schema<UnionOf<C, V>>({ type: names.join(" | ") }, read);
+  const doc = { type: names.join(" | "), parts: { fields: common, variants } };
+  const schema = new Schema<UnionOf<C, V>>(doc, read);
   return Object.assign(schema, { variants });
 }

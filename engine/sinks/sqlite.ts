@@ -16,7 +16,8 @@ export const spec = object({
   path: string().describe("Database file (created if missing).", "./data/results.db"),
   table: string({ pattern: IDENTIFIER, hint: "must be a plain SQL identifier" }).optional()
     .describe(
-      "Table to write; by default the name of the join or window that produced the result.",
+      "Table to write; by default the name of the join or window that produced the result. One " +
+        "table holds one result set.",
     ),
   ...deliveryFields(),
 });

@@ -36,13 +36,16 @@ export const spec = object({
       "/stream/orders",
     ),
   replay_buffer: integer({ min: 1, max: 10_000_000 }).default(10_000).describe(
-    "Events kept (in memory and in the state file) for clients that resume with Last-Event-ID.",
+    "Events kept (in memory and in <data_dir>/sse_<name>.db) for clients that resume with " +
+      "Last-Event-ID.",
   ),
   client_buffer: size().default(256 * 1024).describe(
     "Bytes queued for one client beyond what its connection has taken; past that the client " +
-      "reads on from the replay buffer, and is cut off if it falls out of it.",
+      "reads on from the replay buffer; a client that falls out of it is cut off with event: reset.",
   ),
-  heartbeat: duration().default(15_000).describe("Interval of heartbeat comments; 0: none."),
+  heartbeat: duration().default(15_000).describe(
+    "Interval of heartbeat comments (: heartbeat), so that proxies keep idle streams open; 0: none.",
+  ),
   retry: duration().default(1000).describe("Reconnect delay suggested to browsers (SSE retry)."),
   max_clients: integer({ min: 1 }).default(10_000).describe(
     "Concurrent streams; more are answered 503.",

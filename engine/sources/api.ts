@@ -35,41 +35,57 @@ import { TokenBucket } from "./_rate_limit.ts";
 export const spec = object({
   url: string({ pattern: /^https?:\/\/\S+$/, hint: "must be an http:// or https:// URL" })
     .describe(
-      "Endpoint to poll; pagination and watermark parameters are added to its query.",
+      "Endpoint to poll (http or https); pagination and watermark parameters are added to its query.",
       "https://api.example.com/v1/users?status=active",
     ),
   method: oneOf(["GET", "POST"] as const).default("GET").describe("HTTP method."),
   headers: record(string({ nonEmpty: false })).default({}).describe(
-    "Request headers, e.g. Authorization: Bearer ${API_TOKEN}.",
+    "Request headers, e.g. Authorization: Bearer ${API_TOKEN}; accept: application/json unless given.",
   ),
   body: any().optional().describe(
-    "Request body for POST: a mapping or list is sent as JSON, a string as it is.",
+    "Request body for POST: a mapping or list is sent as JSON (content-type: application/json " +
+      "unless given), a string as it is.",
   ),
   topic: topicName().describe("Topic the changes are written to."),
-  key: dottedPath().describe("Dotted path of the key in each item.", "id"),
+  key: dottedPath().describe(
+    "Dotted path of the key in each item (a non-empty string or a number).",
+    "id",
+  ),
   items: string({
     nonEmpty: false,
     pattern: new RegExp(`^(?:|${DOTTED_PATH.source.slice(1, -1)})$`),
     hint: "must be a dotted path such as data or result.items, or empty for a top-level list",
   }).default("").describe(
     "Dotted path of the list of items in each response; empty: the response is the list.",
+    "result.items",
   ),
   interval: duration().default(60_000).check((ms) => ms > 0 ? undefined : "must be above 0")
-    .describe("Time from the start of one poll to the start of the next."),
+    .describe(
+      "Time from the start of one poll to the start of the next; a poll that takes longer is " +
+        "followed at once. The first poll runs at start.",
+    ),
   timeout: duration().default(10_000).check((ms) => ms > 0 ? undefined : "must be above 0")
     .describe("Time allowed for one request, body included."),
   rate_limit: number({ min: 0.001 }).optional().describe(
     "Most requests per second, over all pages and retries (default: no limit).",
   ),
-  burst: integer({ min: 1 }).default(1).describe("Requests that may go at once under rate_limit."),
+  burst: integer({ min: 1 }).default(1).describe(
+    "Requests that may go at once under rate_limit: over any T seconds at most " +
+      "burst + rate_limit × T requests start.",
+  ),
   retries: integer({ min: 0, max: 100 }).default(3).describe(
-    "Attempts after a request fails with a network error, a timeout, 408, 429 or 5xx.",
+    "Attempts after a request fails with a network error, a timeout, 408, 429 or 5xx. Other 4xx " +
+      "and unusable bodies are not retried.",
   ),
   backoff: backoffSpec({ initial: 1000, max: 30_000 }).describe(
     "Delay between attempts; a Retry-After on 429 or 503 takes its place.",
   ),
-  max_pages: integer({ min: 1 }).default(1000).describe("Most pages read in one poll."),
-  max_response: size().default(32 * 1024 * 1024).describe("Largest response body accepted."),
+  max_pages: integer({ min: 1 }).default(1000).describe(
+    "Most pages read in one poll. A poll stopped by it keeps what it read, emits no deletes, and warns.",
+  ),
+  max_response: size().default(32 * 1024 * 1024).describe(
+    "Largest response body accepted; a larger one fails the poll.",
+  ),
   pagination: paginationSpec.optional(),
   watermark: object({
     field: dottedPath().describe("Dotted path of the item field, e.g. updated_at."),

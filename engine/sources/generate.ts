@@ -61,7 +61,11 @@ export const spec = object({
     t && typeof t === "object" && !Array.isArray(t)
       ? templateProblem(t)
       : "must be a mapping from payload field to value"
-  ).describe("Payload template.", { id: "order-{{seq}}", amount: "{{int 1 500}}" }),
+  ).describe(
+    "Payload template. Strings may hold {{seq}}, {{mod N}}, {{int A B}}, {{float A B}}, " +
+      "{{pick a b c}}, {{uuid}}, {{now}}; a string that is only a numeric function becomes a number.",
+    { id: "order-{{seq}}", amount: "{{int 1 500}}" },
+  ),
 });
 
 export type GenerateSourceConfig = Infer<typeof spec>;

@@ -22,11 +22,12 @@ export const spec = object({
   path: httpPath().describe("URL path that accepts POSTs.", "/ingest/orders"),
   topic: topicName().describe("Topic the messages are written to."),
   key: dottedPath().optional().describe(
-    "Dotted path of the message key in each payload. One of key and key_header is required.",
+    "Dotted path of the message key in each payload (id, customer.id); the key must be a string " +
+      "or a number. One of key and key_header is required.",
     "id",
   ),
   key_header: string().optional().describe(
-    "Request header holding the key, for bodies without one.",
+    "Instead of key: a request header holding the key, for bodies without one.",
     "X-Key",
   ),
   max_body: size().default(4 * 1024 * 1024).describe("Largest accepted body (413 above)."),

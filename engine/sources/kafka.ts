@@ -27,9 +27,13 @@ import type { Source, SourceContext } from "./source.ts";
 
 export const spec = object({
   ...clientFields(),
-  kafka_topics: list(kafkaTopic(), { min: 1 }).describe("Kafka topics to consume.", ["orders"]),
+  kafka_topics: list(kafkaTopic(), { min: 1 }).describe(
+    "Kafka topics to consume. They must exist: this source never creates topics.",
+    ["orders"],
+  ),
   topic: topicName().optional().describe(
-    "Topic the messages are written to. Default: the Kafka topic's name, when there is one.",
+    "Topic the messages are written to. Default: the Kafka topic's name; required when there are " +
+      "several Kafka topics, or the name is not a valid topic name.",
   ),
   group_id: string().optional().describe(
     "Consumer group; engines in one group share the partitions. Default: litejoin-<source name>.",

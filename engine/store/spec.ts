@@ -10,13 +10,15 @@ export const engineSpec = object({
     "Directory of the shard, meta and DLQ databases; relative paths are relative to the config file.",
   ),
   shard_count: integer({ min: 1, max: MAX_SHARDS }).default(4).describe(
-    `Number of shard files. Fixed once data exists (see litejoin reshard); at most ${MAX_SHARDS}.`,
+    `Number of shard files, 1–${MAX_SHARDS}. Fixed once data exists: starting with another count ` +
+      "is refused (see litejoin reshard).",
   ),
   flush_interval: duration().default(10).describe(
-    "Longest a message waits before its batch commits.",
+    "Longest a message waits before its batch commits. A shard whose writer is free commits at " +
+      "once (group commit), so batches grow with load instead of adding latency.",
   ),
   batch_size: integer({ min: 1, max: 1_000_000 }).default(1000).describe(
-    "A shard commits as soon as this many messages wait.",
+    "A waiting batch this large is committed as soon as the shard's writer is free.",
   ),
   readers_per_shard: integer({ min: 1, max: 64 }).default(4).describe(
     "Reader threads; each attaches every shard, so this is the number of queries that run at once.",
@@ -33,13 +35,19 @@ export const engineSpec = object({
   ),
   busy_timeout: duration().default(5000).describe("How long SQLite waits for a lock."),
   socket: string().optional().describe(
-    "Path of the control socket (console, litejoin subcommands). Default: <data_dir>/litejoin.sock.",
+    "Path of the control socket (mode 0600) for litejoin tui, status and dlq. " +
+      "Default: <data_dir>/litejoin.sock.",
   ),
 });
 
 export const topicSpec = object({
-  name: topicName().describe("Topic name; a table of that name in every shard."),
-  retention: duration().optional().describe("Overrides engine.retention for this topic."),
+  name: topicName().describe(
+    "Topic name (a lower-case identifier, not an SQL keyword); a table of that name in every shard.",
+  ),
+  retention: duration().optional().describe(
+    "Overrides engine.retention for this topic. A topic an api source writes keeps its rows (0) " +
+      "unless set here.",
+  ),
   indexes: list(string().check(jsonPathProblem)).default([]).describe(
     "Payload fields to index on every shard (json_extract(payload, path)), for SQL that filters on them.",
     ["customer_id", "$.address.city"],

@@ -17,7 +17,10 @@ export const coldSpec = object({
   url: string({
     pattern: S3_URL,
     hint: "must be s3://bucket/prefix (bucket: 3-63 lower-case letters, digits, . and -)",
-  }).describe("Bucket and key prefix of the cold tier.", "s3://litejoin-archive/prod"),
+  }).describe(
+    "Bucket and key prefix of the cold tier: objects are <prefix>/<topic>/<file>. The bucket must exist.",
+    "s3://litejoin-archive/prod",
+  ),
   endpoint: string({
     pattern: /^https?:\/\/[^\s/]+/,
     hint: "must be an http:// or https:// URL, e.g. https://storage.googleapis.com",
@@ -33,26 +36,30 @@ export const coldSpec = object({
   ),
   part_size: size().default(16 * MIB).check((v) =>
     v < 5 * MIB ? "must be at least 5MiB (S3's smallest multipart part)" : undefined
-  ).describe("Files larger than this are uploaded in parts of this size."),
+  ).describe("Files larger than this are uploaded in parts of this size (at least 5MiB)."),
 });
 
 export const tieringSpec = object({
   enabled: boolean().default(false).describe(
-    "Move expired rows to the warm and cold tiers instead of deleting them.",
+    "Compact expired rows to the warm tier (instead of deleting them) and upload warm files to the " +
+      "cold tier. Runs every engine.retention_interval.",
   ),
   warm_dir: string().optional().describe(
-    "Directory of the warm Parquet files; default <data_dir>/warm.",
+    "Directory of the warm Parquet files, one subdirectory per topic; default <data_dir>/warm.",
   ),
   warm_retention: duration().default(7 * 86_400_000).describe(
-    "How long files stay warm before they are uploaded to the cold tier.",
+    "How long a file stays warm after its rows left the hot tier, before it is uploaded. 0 uploads " +
+      "right after compaction. Without cold, files stay warm.",
   ),
   partition: duration().default(3_600_000).check((v) =>
     v < 1000 ? "must be at least 1s" : undefined
   ).describe(
-    "Time span of one Parquet file. Rows leave the hot tier once their whole partition has expired.",
+    "Time span of one Parquet file (aligned to UTC). Rows leave the hot tier once their whole " +
+      "partition is older than the topic's retention: up to one partition late.",
   ),
   cache_dir: string().optional().describe(
-    "Where `litejoin query` keeps files fetched from the cold tier; default <data_dir>/cold_cache.",
+    "Where `litejoin query` keeps files fetched from the cold tier; default <data_dir>/cold_cache. " +
+      "Safe to delete.",
   ),
   cold: coldSpec.optional().describe(
     "Object storage for files past warm_retention; without it, warm files are kept.",

@@ -39,23 +39,30 @@ const latePolicy = () =>
   });
 
 export const windowSpec = tagged({
-  name: componentName(),
+  name: componentName().describe(
+    "Name of the window, used in results, logs, metrics and meta.db. Not the name of a join.",
+    "revenue_5m",
+  ),
   grace: duration().default(0).describe(
     "How long after its end a window still takes events; it closes at end + grace.",
     "10s",
   ),
   time: dottedPath().optional().describe(
-    "Payload field holding the event time (epoch ms or ISO-8601); by default the message timestamp.",
+    "Dotted path of a payload field holding the event time: epoch milliseconds, or ISO-8601 (read " +
+      "as UTC without a zone); by default the message timestamp.",
     "occurred_at",
   ),
   topic: topicName().optional().describe(
-    "The topic whose messages open windows; by default the one topic the SQL reads.",
+    "The topic whose messages open windows; by default the one topic the SQL reads (required when " +
+      "it reads several).",
   ),
   emit: oneOf(["close", "update"] as const).default("close").describe(
-    "close: one result per window when it closes; update: also while it is open, as it changes.",
+    "close: one result set per window, when it closes; update: also while it is open, whenever it " +
+      "changes (rows then carry window_final).",
   ),
   row_key: string().optional().describe(
-    "The result column that tells the rows of one window apart, for SQL that returns several.",
+    "The result column that tells the rows of one window apart, for SQL that returns several " +
+      "(e.g. GROUP BY region).",
     "region",
   ),
   late: latePolicy().default({}).describe(
@@ -63,20 +70,38 @@ export const windowSpec = tagged({
     "sink late_events",
   ),
   sql: string().describe(
-    "One SELECT, run when a window closes with :window_start, :window_end (and :session_key) bound.",
+    "One SELECT, run when a window closes with :window_start and :window_end (epoch ms) and, for " +
+      "sessions, :session_key bound.",
   ),
   sinks: list(componentName(), { min: 1 }).describe("Sinks that receive the window results."),
 }, {
   tumbling: object({
-    size: span().describe("Length of each window; windows are aligned to the Unix epoch.", "5m"),
+    size: span().describe(
+      "Length of each window. Windows are aligned to the Unix epoch (UTC); start inclusive, end " +
+        "exclusive.",
+      "5m",
+    ),
   }),
   sliding: object({
-    size: span().describe("Length of each window.", "10m"),
-    slide: span().describe("How often a window starts (at most size).", "1m"),
+    size: span().describe(
+      "Length of each window, aligned to the Unix epoch (UTC); start inclusive, end exclusive.",
+      "10m",
+    ),
+    slide: span().describe(
+      "How often a window starts (at most size); an event belongs to about size / slide windows.",
+      "1m",
+    ),
   }),
   session: object({
-    gap: span().describe("Inactivity after which a key's session ends.", "30m"),
-    key: dottedPath().describe("Dotted path of the session key in the payload.", "user.id"),
+    gap: span().describe(
+      "A key's session ends once no event follows for this long. It spans [first event, last " +
+        "event + gap); an event that bridges two sessions merges them.",
+      "30m",
+    ),
+    key: dottedPath().describe(
+      "Dotted path of the session key in the payload (a string or a number).",
+      "user.id",
+    ),
     max_duration: span().optional().describe(
       "Longest span of one session; an event beyond it starts the next session.",
       "12h",
