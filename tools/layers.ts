@@ -103,7 +103,10 @@ export const rules = {
     },
   ],
 
-  /** Modules the console process must not load, directly or through any import. */
+  /**
+   * Modules the console's code must not load, directly or through any import. (The
+   * `litejoin tui` process still starts as cli/main.ts, whose commands load the engine.)
+   */
   light: {
     from: "tui/",
     forbidden: ["node:sqlite", "@duckdb/", "@aws-sdk/", "kafkajs"],
