@@ -14,7 +14,7 @@ import { Meta } from "../engine/store/meta.ts";
 import { Readers } from "../engine/store/readers.ts";
 import { Writer } from "../engine/store/writer.ts";
 import type { Result } from "../engine/types.ts";
-import { FakeClock } from "../engine/windows/_fake_clock.ts";
+import { FakeClock } from "../engine/fake_clock.ts";
 import { Windower } from "../engine/windows/windower.ts";
 
 const T = Date.UTC(2030, 0, 1);

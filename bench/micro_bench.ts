@@ -5,7 +5,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { fnv1a32 } from "../engine/store/fnv.ts";
 import { type Row, Shard } from "../engine/store/shard.ts";
-import { hashString } from "../engine/joins/emitted.ts";
+import { hashString } from "../engine/hash.ts";
 import { Counter } from "../engine/metrics.ts";
 
 const keys = Array.from({ length: 1000 }, (_, i) => `order-${i}-${"x".repeat(i % 16)}`);

@@ -176,7 +176,7 @@ async function rebuild(dir: string, T: number): Promise<number> {
   const { Metrics } = await import("../engine/metrics.ts");
   const { silentLogger } = await import("../engine/log.ts");
   const { Windower } = await import("../engine/windows/windower.ts");
-  const { FakeClock } = await import("../engine/windows/_fake_clock.ts");
+  const { FakeClock } = await import("../engine/fake_clock.ts");
   const config = parseConfig(
     `sources: [{ name: in, type: http, path: /in, topic: clicks, key: id }]
 sinks: [{ name: out, type: sqlite, path: ./out.db }]

@@ -4,7 +4,7 @@
  * log is plain lines and no bar is drawn.
  */
 import { type Config, createLogger, type EngineOptions } from "../engine/mod.ts";
-import { StatusLine, TerminalProgress } from "../engine/progress.ts";
+import { StatusLine, TerminalProgress } from "../engine/mod.ts";
 
 export function terminalOptions(config: Config): EngineOptions {
   if (!config.tiering.enabled || !Deno.stderr.isTerminal()) return {};

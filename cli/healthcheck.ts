@@ -4,7 +4,7 @@
  * otherwise. Containers use it for HEALTHCHECK without needing curl.
  */
 import { loadConfig } from "../engine/mod.ts";
-import { resolvePath } from "../engine/config/load.ts";
+import { resolvePath } from "../engine/mod.ts";
 import { EXIT, fail } from "./exit.ts";
 
 export async function healthcheck(

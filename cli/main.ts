@@ -1,6 +1,6 @@
 /** The `litejoin` command. */
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
-import { VERSION } from "../engine/version.ts";
+import { VERSION } from "../engine/mod.ts";
 import { EXIT } from "./exit.ts";
 import { run } from "./run.ts";
 import { validate } from "./validate.ts";
@@ -10,8 +10,9 @@ import { reshardCommand } from "./reshard.ts";
 import { replicationConfig, replicationMode } from "./replication.ts";
 import { healthcheck } from "./healthcheck.ts";
 import { query } from "./query.ts";
-import { TIERS } from "../engine/tiers/query.ts";
+import { TIERS } from "../engine/mod.ts";
 import { status } from "./status.ts";
+import { runSqlChild, SQL_RUNNER_ARGUMENT } from "../engine/mod.ts";
 import { tui } from "./tui.ts";
 
 export function program(): Command {
@@ -98,12 +99,9 @@ export function program(): Command {
     .option("--json", "one JSON object {info, stats} instead of text")
     .action((opts) => status(opts));
 
-  cli.command("internal-sql-runner", { hidden: true })
-    .description("runs console SQL for the engine (started by the engine itself)")
-    .action(async () => {
-      const { runSqlChild } = await import("../engine/control/sql_child.ts");
-      await runSqlChild();
-    });
+  cli.command(SQL_RUNNER_ARGUMENT, { hidden: true })
+    .description("runs console SQL for the engine (started by the compiled engine itself)")
+    .action(() => runSqlChild());
 
   return cli as unknown as Command;
 }

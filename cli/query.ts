@@ -4,8 +4,8 @@
  * beside a running engine: it only reads.
  */
 import { loadConfig } from "../engine/mod.ts";
-import { queryTiers, type Tier, type TierAnswer, TierQueryError } from "../engine/tiers/query.ts";
-import { StatusLine, TerminalProgress } from "../engine/progress.ts";
+import { queryTiers, type Tier, type TierAnswer, TierQueryError } from "../engine/mod.ts";
+import { StatusLine, TerminalProgress } from "../engine/mod.ts";
 import { EXIT, fail } from "./exit.ts";
 
 export interface QueryFlags {

@@ -1,6 +1,6 @@
 /** `litejoin replication config`: the litestream.yml for the current shards, for a sidecar. */
 import { loadConfig } from "../engine/mod.ts";
-import { litestreamYaml } from "../engine/replication/litestream_config.ts";
+import { litestreamYaml } from "../engine/mod.ts";
 import { EXIT, fail } from "./exit.ts";
 
 export async function replicationConfig(opts: { config: string; exec?: string }): Promise<void> {

@@ -1,7 +1,7 @@
 /** `litejoin reshard --to N`: rewrites the data offline into another shard count. */
 import { loadConfig, LockedError } from "../engine/mod.ts";
-import { reshard } from "../engine/store/reshard.ts";
-import { MAX_SHARDS } from "../engine/store/reader_db.ts";
+import { reshard } from "../engine/mod.ts";
+import { MAX_SHARDS } from "../engine/mod.ts";
 import { EXIT, fail } from "./exit.ts";
 import { progressBar } from "./_progress.ts";
 

@@ -1,7 +1,7 @@
 /** `litejoin status`: the engine's health once, as text or JSON, for people and scripts. */
-import type { EngineInfo, Health, Stats } from "../engine/control/protocol.ts";
-import { bytes, count, fit, grouped, millis, uptime } from "../tui/format.ts";
-import { dlqSummaryText } from "../tui/dlq_summary.ts";
+import type { EngineInfo, Health, Stats } from "../engine/client.ts";
+import { bytes, count, fit, grouped, millis, uptime } from "../engine/client.ts";
+import { dlqSummaryText } from "../engine/client.ts";
 import { EXIT, fail } from "./exit.ts";
 import { connect, type SocketOptions, socketPath } from "./socket.ts";
 

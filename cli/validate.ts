@@ -1,9 +1,9 @@
 /** `litejoin validate`: checks a config file, including every join's and window's SQL, without starting anything. */
 import { loadConfig } from "../engine/mod.ts";
 import { fail } from "./exit.ts";
-import { modeOf } from "../engine/joins/mode.ts";
-import { engineIndexes } from "../engine/indexes.ts";
-import { plannedWindow, type WindowPlan } from "../engine/windows/plan.ts";
+import { modeOf } from "../engine/mod.ts";
+import { engineIndexes } from "../engine/mod.ts";
+import { plannedWindow, type WindowPlan } from "../engine/mod.ts";
 
 export async function validate(opts: { config: string }): Promise<void> {
   try {

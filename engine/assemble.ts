@@ -46,11 +46,12 @@ export function openSinks(
       resolvePath: (p) => resolvePath(config, p),
     });
     const runner = new SinkRunner(
-      dlq ? dlq.gate(sink, sinkConfig.max_batch) : sink,
+      sink,
       { retries: sinkConfig.retries, backoff: sinkConfig.backoff, maxBatch: sinkConfig.max_batch },
       dlq ? dlq.onFailure : dropFailed(sinkLog),
       sinkLog,
       metrics,
+      dlq?.gate(sink, sinkConfig.max_batch),
     );
     sinks.set(sinkConfig.name, runner);
     sinkLog.info(`${sinkConfig.type} sink ready`);

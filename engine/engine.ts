@@ -4,7 +4,7 @@
  */
 import { type Config, resolvePath } from "./config/load.ts";
 import { readPair } from "./http/tls.ts";
-import type { ListenAddress } from "./config/units.ts";
+import type { ListenAddress } from "./schema/units.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import type { HttpServer } from "./http/server.ts";
@@ -16,17 +16,17 @@ import { Retention, topicRetention } from "./store/retention.ts";
 import { refuseInterruptedReshard } from "./store/reshard.ts";
 import { exposedGc } from "./store/thread_gc.ts";
 import type { SinkRunner } from "./sinks/runner.ts";
-import { carrySseSets } from "./sinks/sse_carry.ts";
+import { carrySseSets } from "./sse_carry.ts";
 import type { Source } from "./sources/source.ts";
 import { sourceKinds } from "./sources/registry.ts";
 import { Joiner } from "./joins/joiner.ts";
-import { systemTimers, type Timers } from "./windows/timers.ts";
+import { systemTimers, type Timers } from "./timers.ts";
 import { Windower } from "./windows/windower.ts";
 import { engineIndexes } from "./indexes.ts";
 import { Dlq, loggedRejects } from "./dlq/dlq.ts";
-import { serveDlq } from "./dlq/control.ts";
+import { serveDlq } from "./control/dlq.ts";
 import { Tiering } from "./tiers/tiering.ts";
-import { serveTierQueries } from "./tiers/control.ts";
+import { serveTierQueries } from "./control/tiers.ts";
 import { type LitestreamProcess, prepareEmbedded } from "./replication/litestream.ts";
 import type { WalGuard } from "./replication/wal_guard.ts";
 import { ControlServer } from "./control/server.ts";
@@ -199,7 +199,11 @@ export class Engine {
         : undefined;
       if (dlq) opened.push(dlq);
 
-      const http = httpServerOf(config, { log: log.child("http"), clock, metrics });
+      const http = httpServerOf(config.http, (path) => resolvePath(config, path), {
+        log: log.child("http"),
+        clock,
+        metrics,
+      });
       const sinks = openSinks(config, { http, clock, log, metrics, dlq });
       for (const runner of sinks.values()) opened.push({ close: () => void runner.close() });
 

@@ -7,7 +7,7 @@
  * restore, and clients get an answer to retry on. The engine's own listener takes the
  * address over once everything is up.
  */
-import type { ListenAddress } from "./config/units.ts";
+import type { ListenAddress } from "./schema/units.ts";
 import type { Clock } from "./types.ts";
 
 export class StartupListener {

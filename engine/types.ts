@@ -32,6 +32,14 @@ export interface Result {
 }
 
 /** The time source. Injected everywhere so that logic can be tested without sleeping. */
+/**
+ * Where results go: a sink's runner (resolves once delivered or handed to its failure
+ * path). Joins and windows see sinks only through this.
+ */
+export interface ResultSink {
+  deliver(results: readonly Result[]): Promise<void>;
+}
+
 export interface Clock {
   now(): number;
 }

@@ -1,6 +1,6 @@
 /** A clock-bounded join in a running engine: expiry on the engine's timers, retention's evictions. */
 import assert from "node:assert/strict";
-import { FakeClock } from "../engine/windows/_fake_clock.ts";
+import { FakeClock } from "../engine/fake_clock.ts";
 import { type Receiver, startEngine, startReceiver, waitFor } from "./_helpers.ts";
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -42,9 +42,9 @@ const ALLOWED: Record<string, { pattern: RegExp; why: string }> = {
   },
   "engine/control/sql_runner.ts": {
     pattern:
-      /fromFileUrl\(new URL\("\.\.\/\.\.\/(deno\.json|cli\/main\.ts)", import\.meta\.url\)\)/,
+      /fromFileUrl\(new URL\("(\.\.\/\.\.\/deno\.json|\.\/sql_runner_main\.ts)", import\.meta\.url\)\)/,
     why:
-      "only when running from source (Deno.build.standalone false): console SQL starts `deno run cli/main.ts internal-sql-runner`; a compiled binary starts itself",
+      "only when running from source (Deno.build.standalone false): console SQL starts `deno run engine/control/sql_runner_main.ts`; a compiled binary starts itself",
   },
   "engine/tiers/duck.ts": {
     pattern: /createRequire\(import\.meta\.url\)\.resolve\(/,

@@ -7,7 +7,7 @@
  * Usage: deno run -A tools/config_docs.ts [--check]
  */
 // The schema language and the assembled config: the only imports of engine code.
-import type { Schema } from "../engine/config/schema.ts";
+import type { Schema } from "../engine/schema/schema.ts";
 import { configSpec } from "../engine/config/spec.ts";
 
 // deno-lint-ignore no-explicit-any

@@ -1,5 +1,5 @@
 /** Test data and a scripted engine link for the console's component tests. */
-import type { DlqEntry, EngineInfo, Stats } from "../engine/control/protocol.ts";
+import type { DlqEntry, EngineInfo, Stats } from "../engine/client.ts";
 import type { Link, LinkState } from "./link.ts";
 
 export const NOW = Date.UTC(2026, 10, 22, 10, 0, 0);

@@ -4,7 +4,7 @@
  */
 import { Box, useApp, useInput } from "ink";
 import { useEffect, useMemo, useRef } from "react";
-import type { DlqEntry, SqlResult, TailResult } from "../engine/control/protocol.ts";
+import type { DlqEntry, SqlResult, TailResult } from "../engine/client.ts";
 import type { Link } from "./link.ts";
 import { useLink } from "./use_link.ts";
 import { useUiState } from "./use_ui_state.ts";

@@ -3,7 +3,7 @@ import { render } from "ink-testing-library";
 import { Console } from "./console.tsx";
 import { allocate } from "./dashboard.tsx";
 import { entries, FakeLink, KEY, NOW, press, stats, tick } from "./_fixtures.ts";
-import type { SqlResult, TailResult } from "../engine/control/protocol.ts";
+import type { SqlResult, TailResult } from "../engine/client.ts";
 
 function frame(lastFrame: () => string | undefined): string[] {
   return (lastFrame() ?? "").split("\n");

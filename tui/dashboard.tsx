@@ -1,6 +1,6 @@
 /** The first view: shard throughput, topic sizes, pipeline health and the DLQ, in one screen. */
 import { Box, Text } from "ink";
-import type { Stats } from "../engine/control/protocol.ts";
+import type { Stats } from "../engine/client.ts";
 import { ShardsPanel } from "./shards_panel.tsx";
 import { TopicsPanel } from "./topics_panel.tsx";
 import { PipelinePanel } from "./pipeline_panel.tsx";

@@ -1,8 +1,8 @@
 /** One line: what waits in the dead-letter queue, per sink, or that there is none. */
 import { Text } from "ink";
-import type { DlqSummary } from "../engine/control/protocol.ts";
-import { fit } from "./format.ts";
-import { dlqSummaryText } from "./dlq_summary.ts";
+import type { DlqSummary } from "../engine/client.ts";
+import { fit } from "../engine/client.ts";
+import { dlqSummaryText } from "../engine/client.ts";
 
 export interface DlqLineProps {
   dlq: DlqSummary | null;

@@ -1,9 +1,9 @@
 /** The dead-letter queue: waiting entries per sink, each replayable or purgeable (asked first). */
 import { Box, Text } from "ink";
-import type { DlqEntry, DlqSummary } from "../engine/control/protocol.ts";
-import { age, compactJson, fit } from "./format.ts";
+import type { DlqEntry, DlqSummary } from "../engine/client.ts";
+import { age, compactJson, fit } from "../engine/client.ts";
 import { type Cell, layout, Table } from "./table.tsx";
-import { dlqSummaryText } from "./dlq_summary.ts";
+import { dlqSummaryText } from "../engine/client.ts";
 import { wrap } from "./sql_view.tsx";
 
 export interface DlqViewProps {

@@ -1,7 +1,7 @@
 /** The last line: a question to confirm, the filter being typed, what just happened, or the keys. */
 import { Text } from "ink";
 import type { View } from "./state.ts";
-import { fit } from "./format.ts";
+import { fit } from "../engine/client.ts";
 
 export interface FooterProps {
   view: View;

@@ -1,8 +1,8 @@
 /** Two lines: which engine and whether it answers; the views and the overall health. */
 import { Box, Text } from "ink";
-import type { EngineInfo, Health } from "../engine/control/protocol.ts";
+import type { EngineInfo, Health } from "../engine/client.ts";
 import type { Connection } from "./link.ts";
-import { fit, uptime } from "./format.ts";
+import { fit, uptime } from "../engine/client.ts";
 import { healthCell } from "./health_cell.ts";
 import { type View, VIEW_TITLES, VIEWS } from "./state.ts";
 

@@ -1,5 +1,5 @@
 /** A health status as a table cell: a symbol and a word, so it reads without colour too. */
-import type { Health } from "../engine/control/protocol.ts";
+import type { Health } from "../engine/client.ts";
 import type { Cell } from "./table.tsx";
 
 const LOOK: Record<Health, { text: string; color: string }> = {

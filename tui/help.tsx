@@ -1,6 +1,6 @@
 /** `?`: every key, by view. Any key closes it. */
 import { Box, Text } from "ink";
-import { fit } from "./format.ts";
+import { fit } from "../engine/client.ts";
 
 const HELP: [string, string][] = [
   ["Everywhere", ""],

@@ -4,8 +4,8 @@
  * to 2 s) until one answers again at the same socket. The UI reads its state; it never
  * touches the socket itself.
  */
-import { ControlClient, NoEngineError } from "../engine/mod.ts";
-import type { EngineInfo, Stats } from "../engine/control/protocol.ts";
+import { ControlClient, NoEngineError } from "../engine/client.ts";
+import type { EngineInfo, Stats } from "../engine/client.ts";
 
 export type Connection = "connecting" | "connected" | "down";
 

@@ -2,8 +2,8 @@
  * Joins, windows and sinks, each green, amber or red with the reason; for a join, its lag
  * (how long the oldest change not yet delivered has waited; "-" when none waits).
  */
-import type { JoinStats, SinkStats, WindowStats } from "../engine/control/protocol.ts";
-import { age, count, millis } from "./format.ts";
+import type { JoinStats, SinkStats, WindowStats } from "../engine/client.ts";
+import { age, count, millis } from "../engine/client.ts";
 import { healthCell } from "./health_cell.ts";
 import { type Cell, layout, Table } from "./table.tsx";
 

@@ -1,6 +1,6 @@
 /** A page of a query result: the rows from `top`, the columns from `left` that fit. */
-import type { SqlResult } from "../engine/control/protocol.ts";
-import { cell } from "./format.ts";
+import type { SqlResult } from "../engine/client.ts";
+import { cell } from "../engine/client.ts";
 import { type Column, Table } from "./table.tsx";
 
 export interface ResultTableProps {

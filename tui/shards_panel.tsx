@@ -1,6 +1,6 @@
 /** Per shard: a sparkline of writes per second, the rate now, commit latency and file sizes. */
-import type { ShardStats } from "../engine/control/protocol.ts";
-import { bytes, count, millis, sparkline } from "./format.ts";
+import type { ShardStats } from "../engine/client.ts";
+import { bytes, count, millis, sparkline } from "../engine/client.ts";
 import { layout, Table } from "./table.tsx";
 
 export interface ShardsPanelProps {

@@ -1,7 +1,7 @@
 /** The SQL prompt: the query being typed, the last result or error, and the result table. */
 import { Box, Text } from "ink";
-import type { SqlResult } from "../engine/control/protocol.ts";
-import { fit, grouped, millis } from "./format.ts";
+import type { SqlResult } from "../engine/client.ts";
+import { fit, grouped, millis } from "../engine/client.ts";
 import { resultColumns, ResultTable } from "./result_table.tsx";
 
 export interface SqlViewProps {

@@ -3,7 +3,7 @@
  * (keys, and the engine's answers), and the effects that ask the engine for something.
  * `reduce.ts` is how events change it.
  */
-import type { DlqEntry, SqlResult, TailResult } from "../engine/control/protocol.ts";
+import type { DlqEntry, SqlResult, TailResult } from "../engine/client.ts";
 import * as editor from "./sql_editor.ts";
 
 export type View = "dashboard" | "sql" | "tail" | "dlq";

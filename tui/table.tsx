@@ -1,6 +1,6 @@
 /** A table fitted to a width and a height: a header, rows, a selection, and "… N more". */
 import { Text } from "ink";
-import { fit } from "./format.ts";
+import { fit } from "../engine/client.ts";
 
 export interface Column {
   title: string;

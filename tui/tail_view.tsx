@@ -1,8 +1,8 @@
 /** Tail: pick a topic, then watch its newest messages; Enter shows one in full. */
 import { Box, Text } from "ink";
 import { useMemo } from "react";
-import type { TailMessage, TailResult, TopicStats } from "../engine/control/protocol.ts";
-import { clockTime, compactJson, count, fit, grouped } from "./format.ts";
+import type { TailMessage, TailResult, TopicStats } from "../engine/client.ts";
+import { clockTime, compactJson, count, fit, grouped } from "../engine/client.ts";
 import { layout, Table } from "./table.tsx";
 import { wrap } from "./sql_view.tsx";
 

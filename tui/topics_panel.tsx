@@ -1,6 +1,6 @@
 /** Per topic: rows stored, bytes on disk, messages per second and written since start. */
-import type { TopicStats } from "../engine/control/protocol.ts";
-import { bytes, count, grouped } from "./format.ts";
+import type { TopicStats } from "../engine/client.ts";
+import { bytes, count, grouped } from "../engine/client.ts";
 import { layout, Table } from "./table.tsx";
 
 export interface TopicsPanelProps {

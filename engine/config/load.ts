@@ -5,9 +5,9 @@
  */
 import { type Document, isNode, LineCounter, type Node, parseDocument } from "yaml";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { Context, invalid, type Problem } from "./schema.ts";
-import { closest } from "./_suggest.ts";
-import { yamlSyntaxError } from "./_yaml_error.ts";
+import { Context, invalid, type Problem } from "../schema/schema.ts";
+import { closest } from "../schema/suggest.ts";
+import { yamlSyntaxError } from "../schema/yaml_error.ts";
 import { configSpec, type ParsedConfig } from "./spec.ts";
 import { type Analysis, analyzeSql, SqlProblem } from "../joins/analyze.ts";
 import { analyzeDelta, type DeltaAnalysis } from "../joins/delta_plan.ts";

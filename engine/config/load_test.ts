@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError, parseConfig } from "./load.ts";
-import { parseDuration, parseListen, parseSize } from "./units.ts";
+import { parseDuration, parseListen, parseSize } from "../schema/units.ts";
 import { sourceKinds } from "../sources/registry.ts";
 
 const problems = (text: string, env: Record<string, string> = {}): string[] => {

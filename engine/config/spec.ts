@@ -9,79 +9,25 @@ import {
   list,
   object,
   oneOf,
-  string,
   tagged,
-} from "./schema.ts";
-import { componentName, topicName } from "./common.ts";
-import { duration, listen } from "./units.ts";
-import { MAX_SHARDS } from "../store/reader_db.ts";
+} from "../schema/schema.ts";
+import { componentName } from "../schema/common.ts";
+import { duration } from "../schema/units.ts";
 import { sourceKinds } from "../sources/registry.ts";
 import { sinkKinds } from "../sinks/registry.ts";
-import { jsonPathProblem } from "../store/indexes.ts";
 import { spec as dlqSpec } from "../dlq/dlq.ts";
 import { tieringSpec } from "../tiers/spec.ts";
 import { replicationSpec } from "../replication/litestream_config.ts";
-import { corsSpec } from "../http/cors.ts";
-import { staticSpec } from "../http/static.ts";
-import { authSpec } from "../http/auth.ts";
-import { tlsSpec } from "../http/tls.ts";
-import { limitsSpec } from "../http/limits.ts";
 import { windowSpec } from "../windows/config.ts";
+import { engineSpec, topicSpec } from "../store/spec.ts";
+import { httpSpec } from "../http/spec.ts";
+import { joinSpec } from "../joins/spec.ts";
+
+export { engineSpec, httpSpec, joinSpec, topicSpec };
 
 type Specs<K extends Record<string, { spec: unknown }>> = { [N in keyof K]: K[N]["spec"] };
 const specsOf = <K extends Record<string, { spec: unknown }>>(kinds: K) =>
   Object.fromEntries(Object.entries(kinds).map(([n, k]) => [n, k.spec])) as Specs<K>;
-
-export const engineSpec = object({
-  data_dir: string().default("./data").describe(
-    "Directory of the shard, meta and DLQ databases; relative paths are relative to the config file.",
-  ),
-  shard_count: integer({ min: 1, max: MAX_SHARDS }).default(4).describe(
-    `Number of shard files, 1–${MAX_SHARDS}. Fixed once data exists: starting with another count ` +
-      "is refused (see litejoin reshard).",
-  ),
-  flush_interval: duration().default(10).describe(
-    "Longest a message waits before its batch commits. A shard whose writer is free commits at " +
-      "once (group commit), so batches grow with load instead of adding latency.",
-  ),
-  batch_size: integer({ min: 1, max: 1_000_000 }).default(1000).describe(
-    "A waiting batch this large is committed as soon as the shard's writer is free.",
-  ),
-  readers_per_shard: integer({ min: 1, max: 64 }).default(4).describe(
-    "Reader threads; each attaches every shard, so this is the number of queries that run at once.",
-  ),
-  retention: duration().default(24 * 3_600_000).describe(
-    "Rows older than this (by timestamp) are deleted; 0 keeps everything.",
-  ),
-  retention_interval: duration().default(60_000).describe("How often retention runs."),
-  synchronous: oneOf(["full", "normal"] as const).default("full").describe(
-    "full: a commit survives power loss; normal: it survives a process crash only (faster).",
-  ),
-  max_backlog: integer({ min: 1 }).default(200_000).describe(
-    "Uncommitted messages beyond which sources are told to back off (HTTP 503).",
-  ),
-  busy_timeout: duration().default(5000).describe("How long SQLite waits for a lock."),
-  socket: string().optional().describe(
-    "Path of the control socket (mode 0600) for litejoin tui, status and dlq. " +
-      "Default: <data_dir>/litejoin.sock.",
-  ),
-});
-
-export const httpSpec = object({
-  listen: listen().default({ hostname: "127.0.0.1", port: 8080 }).describe(
-    "Address of the one HTTP listener (sources, SSE, /healthz, /metrics). :8080 listens on all " +
-      "interfaces; port 0 picks a free one.",
-  ),
-  cors: corsSpec.describe("Cross-origin access for browser pages served elsewhere."),
-  static: list(staticSpec).default([]).describe(
-    "Directories of static files served on the listener, e.g. a dashboard page.",
-  ),
-  auth: authSpec.describe(
-    "Bearer tokens with scopes for every route but /healthz and /readyz (docs/security.md).",
-  ),
-  tls: tlsSpec.optional().describe("Serve HTTPS with this certificate and key."),
-  limits: limitsSpec.describe("Timeouts, the connection cap and the default body limit."),
-});
 
 export const controlSpec = object({
   stats_interval: duration().default(1000).check((ms) =>
@@ -112,20 +58,6 @@ export const logSpec = object({
   ),
 });
 
-export const topicSpec = object({
-  name: topicName().describe(
-    "Topic name (a lower-case identifier, not an SQL keyword); a table of that name in every shard.",
-  ),
-  retention: duration().optional().describe(
-    "Overrides engine.retention for this topic. A topic an api source writes keeps its rows (0) " +
-      "unless set here.",
-  ),
-  indexes: list(string().check(jsonPathProblem)).default([]).describe(
-    "Payload fields to index on every shard (json_extract(payload, path)), for SQL that filters on them.",
-    ["customer_id", "$.address.city"],
-  ),
-});
-
 export const sourceSpec = tagged({
   name: componentName().describe(
     "Name of the source, used in logs, metrics and state.",
@@ -138,28 +70,6 @@ export const sinkSpec = tagged({
     "results_db",
   ),
 }, specsOf(sinkKinds));
-
-export const joinSpec = object({
-  name: componentName().describe(
-    "Name of the join, used in results, logs and metrics.",
-    "enriched_orders",
-  ),
-  key: string().describe("The result column that identifies a result row.", "order_id"),
-  sql: string().describe(
-    "One SELECT over topics (FROM orders; payload fields are json_extract(payload, '$.field')). " +
-      "Checked at validate and at start against the declared topics.",
-  ),
-  sinks: list(componentName(), { min: 1 }).describe("Sinks that receive the changed results."),
-  mode: oneOf(["auto", "delta", "full"] as const).default("auto").describe(
-    "auto: delta evaluation when SQLite shows it is exact for the query, else full; " +
-      "delta: require it; full: re-run the whole query after every batch.",
-  ),
-  on_eviction: oneOf(["retract", "keep"] as const).default("retract").describe(
-    "When retention or tiering evicts a row a result came from: retract: deliver the " +
-      "result's change (a delete, or an update for a LEFT JOIN), as if the row were deleted; " +
-      "keep: leave the result as delivered (the join forgets it; needs delta evaluation).",
-  ),
-});
 
 export const configSpec = object({
   engine: engineSpec,
@@ -182,6 +92,6 @@ export const configSpec = object({
 
 export type SourceConfig = Infer<typeof sourceSpec>;
 export type SinkConfig = Infer<typeof sinkSpec>;
-export type JoinConfig = Infer<typeof joinSpec>;
+export type { JoinConfig } from "../joins/spec.ts";
 export type { WindowConfig } from "../windows/config.ts";
 export type ParsedConfig = Infer<typeof configSpec>;

@@ -2,7 +2,7 @@
  * The control methods the console and `litejoin status` use, beyond `info` and
  * `config`: the `stats` stream, read-only `sql` (and `sql.cancel`), and `tail`.
  */
-import type { Engine } from "../engine.ts";
+import type { EngineView } from "./engine_view.ts";
 import type { ControlServer } from "./server.ts";
 import { StatsCollector } from "./stats.ts";
 import { SqlPool } from "./sql_runner.ts";
@@ -18,7 +18,7 @@ const SQL_MAX_BYTES = 4 * 1024 * 1024;
  * Serves `stats`, `sql`, `sql.cancel` and `tail` on `control`, with their timers and
  * processes started and stopped with the socket.
  */
-export function serveConsole(control: ControlServer, engine: Engine): StatsCollector {
+export function serveConsole(control: ControlServer, engine: EngineView): StatsCollector {
   const { config } = engine;
   const e = config.engine;
   const log = engine.log.child("control");
@@ -56,7 +56,7 @@ export function serveConsole(control: ControlServer, engine: Engine): StatsColle
 }
 
 /** A stats collector over `engine`'s components, publishing on `control`. */
-export function createStats(control: ControlServer, engine: Engine): StatsCollector {
+export function createStats(control: ControlServer, engine: EngineView): StatsCollector {
   const { config } = engine;
   const e = config.engine;
   return new StatsCollector({

@@ -1,5 +1,5 @@
 /** The control methods every engine serves: who it is and how it is configured. */
-import type { Engine } from "../engine.ts";
+import type { EngineView } from "./engine_view.ts";
 import { VERSION } from "../version.ts";
 import type { ControlServer } from "./server.ts";
 
@@ -24,7 +24,7 @@ export function redact(value: unknown, inSecret = false): unknown {
   return inSecret && typeof value === "string" ? "<redacted>" : value;
 }
 
-export function serveEngineInfo(control: ControlServer, engine: Engine): void {
+export function serveEngineInfo(control: ControlServer, engine: EngineView): void {
   control.handle("info", () => ({
     version: VERSION,
     pid: Deno.pid,

@@ -8,6 +8,7 @@ import type { Logger } from "../log.ts";
 import type { ControlService } from "./server.ts";
 import type { SqlErrorKind, SqlReply, SqlRequest, SqlSetup } from "./sql_child.ts";
 import { jsonLine, readJsonLines } from "./_lines.ts";
+import { SQL_RUNNER_ARGUMENT } from "./sql_runner_main.ts";
 
 /** Why a query did not give rows: its `kind` is stable, its message is for people. */
 export class SqlError extends Error {
@@ -27,10 +28,13 @@ export interface SqlRows {
   ms: number;
 }
 
-/** How to start `litejoin internal-sql-runner`: the binary itself once compiled, else `deno run`. */
+/**
+ * How to start a console SQL process: the binary itself once compiled (its CLI hands
+ * `SQL_RUNNER_ARGUMENT` to `runSqlChild`), else `deno run` of the engine's own entry.
+ */
 export function sqlRunnerCommand(): { command: string; args: string[] } {
   if ((Deno.build as { standalone?: boolean }).standalone) {
-    return { command: Deno.execPath(), args: ["internal-sql-runner"] };
+    return { command: Deno.execPath(), args: [SQL_RUNNER_ARGUMENT] };
   }
   return {
     command: Deno.execPath(),
@@ -39,8 +43,8 @@ export function sqlRunnerCommand(): { command: string; args: string[] } {
       "-A",
       "--no-prompt",
       `--config=${fromFileUrl(new URL("../../deno.json", import.meta.url))}`,
-      fromFileUrl(new URL("../../cli/main.ts", import.meta.url)),
-      "internal-sql-runner",
+      fromFileUrl(new URL("./sql_runner_main.ts", import.meta.url)),
+      SQL_RUNNER_ARGUMENT, // names the process in ps, as in a compiled binary
     ],
   };
 }

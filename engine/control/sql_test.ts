@@ -129,7 +129,7 @@ Deno.test("query processes start the CLI's hidden internal-sql-runner: through d
     "-A",
     "--no-prompt",
     `--config=${root}deno.json`,
-    `${root}cli/main.ts`,
+    `${root}engine/control/sql_runner_main.ts`,
     "internal-sql-runner",
   ]);
 });

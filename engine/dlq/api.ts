@@ -4,7 +4,7 @@
  * `dlq.purge`); with no engine running, `litejoin dlq` uses the same code on `dlq.db`.
  */
 import type { Clock } from "../types.ts";
-import { closest } from "../config/_suggest.ts";
+import { closest } from "../schema/suggest.ts";
 import {
   type DlqStore,
   type Entry,

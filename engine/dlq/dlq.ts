@@ -12,9 +12,9 @@
  * run by `litejoin dlq --offline` in another process is still sent at most once per
  * entry, but may overlap a live send of the same key.
  */
-import { boolean, type Infer, integer, object } from "../config/schema.ts";
-import { backoffSpec } from "../config/common.ts";
-import { duration } from "../config/units.ts";
+import { boolean, type Infer, integer, object } from "../schema/schema.ts";
+import { backoffSpec } from "../schema/common.ts";
+import { duration } from "../schema/units.ts";
 import { type Backoff, backoffDelay, sleep } from "../backoff.ts";
 import type { Clock, Result } from "../types.ts";
 import type { Logger } from "../log.ts";
@@ -164,9 +164,9 @@ export class Dlq implements Rejects {
   }
 
   /**
-   * Registers a sink with the queue and returns it, its `send` now gated for the runner:
-   * live sends and redeliveries take turns, and a live delivery supersedes older queued
-   * results for its keys. The sink stays the same object.
+   * Registers a sink with the queue and returns what its runner sends to: the sink
+   * wrapped in its gate (`SinkGate.live`), so that live sends and redeliveries take
+   * turns, and a live delivery supersedes older queued results for its keys.
    */
   gate(sink: Sink, maxBatch: number): Sink {
     const gate = new SinkGate(sink, maxBatch, (keys) => {
@@ -183,7 +183,7 @@ export class Dlq implements Rejects {
     gate.queued(this.store.undeliveredKeys(sink.name));
     this.gates.set(sink.name, gate);
     this.#sinkNames.push(sink.name);
-    return gate.install();
+    return gate.live();
   }
 
   /**

@@ -5,13 +5,13 @@
  * queued older results for its keys before anyone can send them.
  */
 import type { Result } from "../types.ts";
-import type { Sink } from "../sinks/sink.ts";
+import type { CarriedSet, Sink } from "../sinks/sink.ts";
 
 export class SinkGate {
   #tail: Promise<unknown> = Promise.resolve();
   /** The keys (join or window name, key) with an undelivered entry in the queue. */
   readonly #queued = new Set<string>();
-  /** The sink's own send, whatever `install` does to the sink later. */
+  /** The sink's own send. */
   readonly #send: (results: readonly Result[]) => Promise<void>;
 
   /**
@@ -31,13 +31,19 @@ export class SinkGate {
   }
 
   /**
-   * Routes the sink's own `send` (the runner's live results) through the gate, and
-   * returns the sink. It stays the same object, so whatever knows its type (an SSE sink
-   * being told what it carries) still recognises it.
+   * The sink as its runner sees it: live results go through the gate; closing, and
+   * declaring carried result sets if the sink carries any, go to the sink itself. The
+   * sink is wrapped, never changed.
    */
-  install(): Sink {
-    this.sink.send = (results) => this.exclusive(() => this.#sendLive(results));
-    return this.sink;
+  live(): Sink {
+    const { sink } = this;
+    const live: Sink = {
+      name: sink.name,
+      send: (results) => this.exclusive(() => this.#sendLive(results)),
+      close: () => sink.close(),
+    };
+    if (sink.carry) live.carry = (sets: CarriedSet[]) => sink.carry!(sets);
+    return live;
   }
 
   /** Sends as the sink itself would: for redeliveries, from inside `exclusive`. */

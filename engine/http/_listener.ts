@@ -7,7 +7,7 @@
 import http from "node:http";
 import https from "node:https";
 import type { Socket } from "node:net";
-import type { ListenAddress } from "../config/units.ts";
+import type { ListenAddress } from "../schema/units.ts";
 import type { Logger } from "../log.ts";
 import type { Counter } from "../metrics.ts";
 import type { Limits } from "./limits.ts";

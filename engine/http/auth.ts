@@ -16,9 +16,9 @@
  *   logged at most once per `log_interval`, with the number held back.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { boolean, type Infer, list, object, oneOf, string } from "../config/schema.ts";
-import { componentName } from "../config/common.ts";
-import { duration } from "../config/units.ts";
+import { boolean, type Infer, list, object, oneOf, string } from "../schema/schema.ts";
+import { componentName } from "../schema/common.ts";
+import { duration } from "../schema/units.ts";
 import type { Counter, Metrics } from "../metrics.ts";
 import { type Logger, throttled } from "../log.ts";
 import type { Clock } from "../types.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { parseDocument } from "yaml";
 import { type Access, type AuthConfig, Authenticator, authSpec, digestOf } from "./auth.ts";
 import { mintSession, readSession } from "./auth_session.ts";
-import { Context, invalid } from "../config/schema.ts";
+import { Context, invalid } from "../schema/schema.ts";
 import { createLogger } from "../log.ts";
 import { Metrics } from "../metrics.ts";
 import { HttpServer, isLoopback } from "./server.ts";

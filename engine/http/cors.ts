@@ -3,8 +3,8 @@
  * the router, and responses to allowed origins carry the headers a browser needs to
  * read them, event streams included.
  */
-import { boolean, type Infer, list, object, string } from "../config/schema.ts";
-import { duration } from "../config/units.ts";
+import { boolean, type Infer, list, object, string } from "../schema/schema.ts";
+import { duration } from "../schema/units.ts";
 import { jsonError } from "./server.ts";
 
 const ORIGIN = /^(\*|https?:\/\/[^\/\s?#]+)$/;

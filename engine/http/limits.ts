@@ -5,8 +5,8 @@
  * no limit of its own. A slow or stuck client cannot hold a connection for longer than
  * these allow.
  */
-import { type Infer, integer, object } from "../config/schema.ts";
-import { duration, size } from "../config/units.ts";
+import { type Infer, integer, object } from "../schema/schema.ts";
+import { duration, size } from "../schema/units.ts";
 
 const positive = (what: string) => (ms: number) =>
   ms > 0 ? undefined : `must be above 0 (${what} cannot be switched off)`;

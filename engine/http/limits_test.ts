@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { HttpServer } from "./server.ts";
 import { DEFAULT_LIMITS, type Limits, limitsSpec } from "./limits.ts";
-import { Context, invalid } from "../config/schema.ts";
+import { Context, invalid } from "../schema/schema.ts";
 import { silentLogger } from "../log.ts";
 import { Metrics } from "../metrics.ts";
 import { parseDocument } from "yaml";

@@ -9,7 +9,7 @@
  * are answered 503 and their connections closed.
  */
 import type http from "node:http";
-import type { ListenAddress } from "../config/units.ts";
+import type { ListenAddress } from "../schema/units.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { systemClock } from "../types.ts";

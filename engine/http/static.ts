@@ -4,8 +4,8 @@
  * dot-files and anything reached through `..` or a symlink out of it are not.
  */
 import { extname, join, resolve } from "node:path";
-import { type Infer, object, string } from "../config/schema.ts";
-import { httpPath } from "../config/common.ts";
+import { type Infer, object, string } from "../schema/schema.ts";
+import { httpPath } from "../schema/common.ts";
 import { type Handler, jsonError } from "./server.ts";
 
 export const staticSpec = object({

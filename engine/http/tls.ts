@@ -7,7 +7,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { boolean, type Infer, object, string } from "../config/schema.ts";
+import { boolean, type Infer, object, string } from "../schema/schema.ts";
 import type { Logger } from "../log.ts";
 
 export const tlsSpec = object({

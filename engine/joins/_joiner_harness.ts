@@ -8,9 +8,8 @@ import { Meta } from "../store/meta.ts";
 import { type Params, Readers, type Row } from "../store/readers.ts";
 import { uniqueIndexes } from "../store/indexes.ts";
 import { Writer } from "../store/writer.ts";
-import type { SinkRunner } from "../sinks/runner.ts";
-import type { Result } from "../types.ts";
-import { FakeClock } from "../windows/_fake_clock.ts";
+import type { Result, ResultSink } from "../types.ts";
+import { FakeClock } from "../fake_clock.ts";
 import { analyzeSql } from "./analyze.ts";
 import { analyzeDelta } from "./delta_plan.ts";
 import { bindClock } from "./clock_rewrite.ts";
@@ -116,7 +115,7 @@ export class Harness {
           list.push(...results);
           return Promise.resolve();
         },
-      } as unknown as SinkRunner;
+      } as unknown as ResultSink;
       const analysis = analyzeDelta(j.sql, this.topics, j.key);
       const occurrences = analysis.exact ? analysis.plan.shape.occurrences.map((o) => o.topic) : [];
       const forget = j.onEviction === "keep"

@@ -5,7 +5,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { Action, setAuthorizer, Verdict } from "../store/authorizer.ts";
-import { closest } from "../config/_suggest.ts";
+import { closest } from "../schema/suggest.ts";
 import { topicDdl } from "../store/topics.ts";
 
 export interface Analysis {

@@ -16,10 +16,10 @@ import {
   type Emitted,
   type EmittedState,
   type EmittedUpdate,
-  hashString,
   type ProvenanceUpdate,
   type Sources,
 } from "./emitted.ts";
+import { hashString } from "../hash.ts";
 import type { DeltaPlan } from "./delta_plan.ts";
 import { DeltaSql, type DeltaSqlOptions, sourceColumn } from "./delta_sql.ts";
 import type { Evaluation, Evaluator, JoinDefinition, TopicChanges } from "./evaluator.ts";

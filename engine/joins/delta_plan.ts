@@ -14,7 +14,7 @@ import { DatabaseSync } from "node:sqlite";
 import { Action, setAuthorizer, Verdict } from "../store/authorizer.ts";
 import type { TopicIndex } from "../store/indexes.ts";
 import { topicDdl } from "../store/topics.ts";
-import { hashString } from "./emitted.ts";
+import { hashString } from "../hash.ts";
 import { DeltaSql } from "./delta_sql.ts";
 import { topicView } from "../store/reader_db.ts";
 import { analyzeGroups, GROUPING_BLOCKER, type GroupPlan } from "./group_plan.ts";

@@ -6,7 +6,7 @@
 import type { Readers, Row } from "../store/readers.ts";
 import type { Clock, Result } from "../types.ts";
 import type { EmittedState, EmittedUpdate, ProvenanceUpdate } from "./emitted.ts";
-import { hashString } from "./emitted.ts";
+import { hashString } from "../hash.ts";
 
 /** Changed keys per topic, from one or more committed batches. */
 export type TopicChanges = Map<string, Set<string>>;

@@ -19,7 +19,7 @@
 import type { Readers, Row } from "../store/readers.ts";
 import type { Clock, Result } from "../types.ts";
 import type { EmittedState, EmittedUpdate } from "./emitted.ts";
-import { hashString } from "./emitted.ts";
+import { hashString } from "../hash.ts";
 import type { DeltaOptions } from "./delta.ts";
 import type { DeltaPlan } from "./delta_plan.ts";
 import type { Evaluation, Evaluator, JoinDefinition, TopicChanges } from "./evaluator.ts";

@@ -14,7 +14,7 @@ import { DatabaseSync } from "node:sqlite";
 import type { TopicIndex } from "../store/indexes.ts";
 import { topicView } from "../store/reader_db.ts";
 import { topicDdl } from "../store/topics.ts";
-import { hashString } from "./emitted.ts";
+import { hashString } from "../hash.ts";
 import type { DeltaAnalysis, DeltaPlan } from "./delta_plan.ts";
 import { GroupSql } from "./group_sql.ts";
 import { NOW_PARAM } from "./clock_rewrite.ts";

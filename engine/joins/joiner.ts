@@ -10,9 +10,8 @@ import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Readers } from "../store/readers.ts";
 import type { CommittedBatch, Eviction } from "../store/writer.ts";
-import type { SinkRunner } from "../sinks/runner.ts";
-import { type Clock, type Result, systemClock } from "../types.ts";
-import { systemTimers, type Timers } from "../windows/timers.ts";
+import { type Clock, type Result, type ResultSink, systemClock } from "../types.ts";
+import { systemTimers, type Timers } from "../timers.ts";
 import { EmittedState } from "./emitted.ts";
 import type { Evaluator, JoinDefinition, TopicChanges } from "./evaluator.ts";
 import type { Forgotten } from "./evictions.ts";
@@ -21,7 +20,7 @@ export interface JoinTask {
   definition: JoinDefinition;
   evaluator: Evaluator;
   emitted: EmittedState;
-  sinks: SinkRunner[];
+  sinks: ResultSink[];
   /**
    * With `on_eviction: keep`: how to forget the results of evicted rows instead of
    * re-evaluating them (see `evictions.ts`). Unset, evictions are changes like deletes.
@@ -306,7 +305,7 @@ export class Joiner {
     state.error = "";
   }
 
-  async #deliver(join: string, results: Result[], sinks: SinkRunner[]): Promise<void> {
+  async #deliver(join: string, results: Result[], sinks: ResultSink[]): Promise<void> {
     if (results.length === 0) return;
     for (const r of results) this.#results.inc({ join, change: r._change?.op ?? "insert" });
     await Promise.all(sinks.map((sink) => sink.deliver(results)));

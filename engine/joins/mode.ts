@@ -3,8 +3,8 @@
  * exact for the query (see `delta_plan.ts`) and full re-evaluation otherwise; a
  * join's `mode` can force either (`delta` is refused at config load when inexact).
  */
-import type { Config } from "../config/load.ts";
-import type { JoinConfig } from "../config/spec.ts";
+import type { TopicConfig } from "../store/spec.ts";
+import type { JoinConfig } from "./spec.ts";
 import { fullPath, type TopicIndex, uniqueIndexes } from "../store/indexes.ts";
 import type { Readers } from "../store/readers.ts";
 import type { Clock } from "../types.ts";
@@ -77,7 +77,11 @@ export function chooseEvaluator(
  * The payload indexes the shards keep: those the delta lookups of delta-evaluated
  * joins use, and those declared under `topics[].indexes`.
  */
-export function topicIndexes(config: Config): TopicIndex[] {
+export function topicIndexes(config: {
+  joins: readonly JoinConfig[];
+  joinDelta: ReadonlyMap<string, DeltaAnalysis>;
+  topics: readonly Pick<TopicConfig, "name" | "indexes">[];
+}): TopicIndex[] {
   const out: TopicIndex[] = [];
   for (const join of config.joins) {
     const analysis = config.joinDelta.get(join.name);

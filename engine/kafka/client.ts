@@ -15,9 +15,9 @@ import {
   oneOf,
   Schema,
   string,
-} from "../config/schema.ts";
+} from "../schema/schema.ts";
 import { isSeq, type Node } from "yaml";
-import { duration } from "../config/units.ts";
+import { duration } from "../schema/units.ts";
 import type { Logger } from "../log.ts";
 
 const BROKER = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;

@@ -9,7 +9,7 @@ import { backoffDelay, sleep } from "../backoff.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Clock } from "../types.ts";
-import type { Config } from "../config/load.ts";
+import type { EngineConfig } from "../store/spec.ts";
 import {
   litestreamYaml,
   replicatedDatabases,
@@ -343,7 +343,10 @@ function lastLine(text: string): string {
  * opens them, and returns the child to start once the engine serves.
  */
 export async function prepareEmbedded(
-  config: Config,
+  config: {
+    replication: ReplicationConfig;
+    engine: Pick<EngineConfig, "data_dir" | "shard_count">;
+  },
   clock: Clock,
   log: Logger,
   metrics: Metrics,

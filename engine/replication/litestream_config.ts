@@ -3,8 +3,8 @@
  * replicates every database of a data directory: each shard, `meta.db` and `dlq.db`,
  * each to its own path under `replica_url` (`…/shard_0`, `…/meta`, `…/dlq`).
  */
-import { boolean, type Infer, object, oneOf, string } from "../config/schema.ts";
-import { duration, size } from "../config/units.ts";
+import { boolean, type Infer, object, oneOf, string } from "../schema/schema.ts";
+import { duration, size } from "../schema/units.ts";
 import { shardPath } from "../store/shard.ts";
 
 export const replicationSpec = object({

@@ -1,7 +1,7 @@
 /** Webhook sink: POSTs each batch of results as a JSON array to a URL. */
-import { type Infer, object, record, string } from "../config/schema.ts";
-import { deliveryFields } from "../config/common.ts";
-import { duration } from "../config/units.ts";
+import { type Infer, object, record, string } from "../schema/schema.ts";
+import { deliveryFields } from "../schema/common.ts";
+import { duration } from "../schema/units.ts";
 import type { Result } from "../types.ts";
 import { DeliveryError, type Sink } from "./sink.ts";
 

@@ -5,9 +5,9 @@
  * produce request acknowledged by all in-sync replicas (`acks: -1`).
  */
 import { CompressionTypes, type Message, Partitioners, type Producer } from "kafkajs";
-import { type Infer, object, oneOf } from "../config/schema.ts";
-import { deliveryFields } from "../config/common.ts";
-import { duration } from "../config/units.ts";
+import { type Infer, object, oneOf } from "../schema/schema.ts";
+import { deliveryFields } from "../schema/common.ts";
+import { duration } from "../schema/units.ts";
 import { clientFields, createKafka, describeKafkaError, kafkaTopic } from "../kafka/client.ts";
 import type { Result } from "../types.ts";
 import { DeliveryError, type Sink, type SinkContext } from "./sink.ts";

@@ -1,5 +1,5 @@
 /** Every sink type: its config spec and how to build it. A new type is a new entry. */
-import type { Schema } from "../config/schema.ts";
+import type { Schema } from "../schema/schema.ts";
 import type { Sink, SinkContext } from "./sink.ts";
 import * as http from "./http.ts";
 import * as sqlite from "./sqlite.ts";

@@ -41,12 +41,17 @@ export class SinkRunner {
   readonly #retries;
   #failing: string | undefined;
 
+  /**
+   * `via` is the path sends take: the sink itself, or a wrapper of it such as the DLQ's
+   * gate (`SinkGate.live`); `sink` stays the sink itself, for whoever asks what it is.
+   */
   constructor(
     readonly sink: Sink,
     readonly opts: DeliveryOptions,
     readonly onFailure: FailureHandler,
     readonly log: Logger,
     metrics: Metrics,
+    readonly via: Sink = sink,
   ) {
     this.#delivered = metrics.counter(
       "litejoin_sink_delivered_total",
@@ -118,7 +123,7 @@ export class SinkRunner {
         await sleep(wait, this.#abort.signal);
       }
       try {
-        await this.sink.send(batch);
+        await this.via.send(batch);
         this.#delivered.inc({ sink: this.name }, batch.length);
         this.#latency.observe({ sink: this.name }, (performance.now() - started) / 1000);
         this.#failing = undefined;

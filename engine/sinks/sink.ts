@@ -25,6 +25,17 @@ export interface Sink {
   send(results: readonly Result[]): Promise<void>;
   /** Releases connections and files. Called once nothing more will be sent. */
   close(): Promise<void>;
+  /**
+   * For a sink that keeps the result sets it serves across restarts (SSE): declares the
+   * sets that feed it, before results flow. A wrapper of a sink forwards it.
+   */
+  carry?(sets: CarriedSet[]): Promise<void>;
+}
+
+/** A result set a sink carries, and, for a join, how to read its current result. */
+export interface CarriedSet {
+  name: string;
+  current?: () => Promise<Result[]>;
 }
 
 /** A delivery that failed. Permanent failures (e.g. HTTP 400) are not retried inline. */

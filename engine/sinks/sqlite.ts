@@ -4,8 +4,8 @@
  * as they appear; a delete removes the row.
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import { type Infer, object, string } from "../config/schema.ts";
-import { deliveryFields } from "../config/common.ts";
+import { type Infer, object, string } from "../schema/schema.ts";
+import { deliveryFields } from "../schema/common.ts";
 import { openDatabase, transaction } from "../store/sqlite.ts";
 import type { Result } from "../types.ts";
 import { DeliveryError, type Sink } from "./sink.ts";

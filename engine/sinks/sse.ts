@@ -14,12 +14,14 @@
  *   replay buffer while connected, after which its stream ends.
  * - Heartbeat comments keep proxies from closing idle streams.
  */
-import { type Infer, integer, object } from "../config/schema.ts";
-import { deliveryFields, httpPath } from "../config/common.ts";
-import { duration, size } from "../config/units.ts";
+import { type Infer, integer, object } from "../schema/schema.ts";
+import { deliveryFields, httpPath } from "../schema/common.ts";
+import { duration, size } from "../schema/units.ts";
 import { jsonError } from "../http/server.ts";
 import type { Result } from "../types.ts";
-import { DeliveryError, type Sink, type SinkContext } from "./sink.ts";
+import { type CarriedSet, DeliveryError, type Sink, type SinkContext } from "./sink.ts";
+
+export type { CarriedSet };
 import { SseStore } from "./_sse_store.ts";
 import { type Departure, Hub } from "./_sse_hub.ts";
 
@@ -52,12 +54,6 @@ export const spec = object({
 });
 
 export type SseSinkConfig = Infer<typeof spec>;
-
-/** A result set the sink carries, and, for a join, how to read its current result. */
-export interface CarriedSet {
-  name: string;
-  current?: () => Promise<Result[]>;
-}
 
 const SSE_HEADERS = {
   "content-type": "text/event-stream; charset=utf-8",

@@ -1,5 +1,5 @@
 /** How the API source tells whether an item changed, and which of its fields did. */
-import { hashString } from "../joins/emitted.ts";
+import { hashString } from "../hash.ts";
 
 /**
  * JSON with object keys sorted at every depth, so that two values that differ only in

@@ -4,8 +4,8 @@
  * `page` (a page number) and `offset` (an offset and a limit). Every style stops on an
  * empty page; `cursor` and `link` also stop when there is no next cursor or link.
  */
-import { type Infer, integer, object, string, tagged } from "../config/schema.ts";
-import { dottedPath } from "../config/common.ts";
+import { type Infer, integer, object, string, tagged } from "../schema/schema.ts";
+import { dottedPath } from "../schema/common.ts";
 import { getPath } from "../paths.ts";
 
 const param = (name: string, what: string) =>

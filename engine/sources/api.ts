@@ -15,9 +15,10 @@ import {
   oneOf,
   record,
   string,
-} from "../config/schema.ts";
-import { backoffSpec, dottedPath, topicName } from "../config/common.ts";
-import { duration, size } from "../config/units.ts";
+} from "../schema/schema.ts";
+import { backoffSpec, dottedPath } from "../schema/common.ts";
+import { topicName } from "../store/topics.ts";
+import { duration, size } from "../schema/units.ts";
 import { type Backoff, backoffDelay, sleep } from "../backoff.ts";
 import { DOTTED_PATH } from "../paths.ts";
 import { BacklogError } from "../store/writer.ts";
@@ -28,7 +29,7 @@ import { ApiState, type StateChange } from "./_api_state.ts";
 import { type FoundChange, type Walk, walk } from "./_api_walk.ts";
 import { paginationSpec } from "./_pagination.ts";
 import { canonicalJson } from "./_diff.ts";
-import { hashString } from "../joins/emitted.ts";
+import { hashString } from "../hash.ts";
 import { TokenBucket } from "./_rate_limit.ts";
 
 export const spec = object({

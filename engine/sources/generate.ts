@@ -5,8 +5,9 @@
  * A string that is only `{{int …}}`, `{{float …}}`, `{{mod …}}`, `{{seq}}` or
  * `{{now}}` becomes a number.
  */
-import { any, type Infer, integer, number, object } from "../config/schema.ts";
-import { dottedPath, topicName } from "../config/common.ts";
+import { any, type Infer, integer, number, object } from "../schema/schema.ts";
+import { dottedPath } from "../schema/common.ts";
+import { topicName } from "../store/topics.ts";
 import { getPath, keyOf } from "../paths.ts";
 import { BacklogError } from "../store/writer.ts";
 import type { Message } from "../types.ts";

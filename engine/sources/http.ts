@@ -3,9 +3,10 @@
  * NDJSON. A request is all or nothing: it is validated whole, and answered 202 only
  * after the commit that holds every one of its messages.
  */
-import { type Infer, object, string } from "../config/schema.ts";
-import { dottedPath, httpPath, topicName } from "../config/common.ts";
-import { size } from "../config/units.ts";
+import { type Infer, object, string } from "../schema/schema.ts";
+import { dottedPath, httpPath } from "../schema/common.ts";
+import { topicName } from "../store/topics.ts";
+import { size } from "../schema/units.ts";
 import { jsonError } from "../http/server.ts";
 import { getPath, keyOf } from "../paths.ts";
 import { BacklogError } from "../store/writer.ts";

@@ -11,13 +11,14 @@
  * topic missing, consumer crashed) are logged in one line and retried for ever.
  */
 import type { Consumer, EachBatchPayload } from "kafkajs";
-import { boolean, type Infer, integer, list, object, oneOf, string } from "../config/schema.ts";
-import { backoffSpec, dottedPath, topicName } from "../config/common.ts";
-import { duration } from "../config/units.ts";
+import { boolean, type Infer, integer, list, object, oneOf, string } from "../schema/schema.ts";
+import { backoffSpec, dottedPath } from "../schema/common.ts";
+import { topicName, topicNameProblem } from "../store/topics.ts";
+import { duration } from "../schema/units.ts";
 import { backoffDelay, sleep } from "../backoff.ts";
 import { clientFields, createKafka, describeKafkaError, kafkaTopic } from "../kafka/client.ts";
 import { BacklogError } from "../store/writer.ts";
-import { topicNameProblem } from "../store/topics.ts";
+
 import type { Message } from "../types.ts";
 import type { RejectedInput } from "../dlq/entry.ts";
 import { OffsetCommitter } from "./_kafka_offsets.ts";

@@ -1,5 +1,5 @@
 /** Every source type: its config spec and how to build it. A new type is a new entry. */
-import type { Schema } from "../config/schema.ts";
+import type { Schema } from "../schema/schema.ts";
 import type { Source, SourceContext } from "./source.ts";
 import * as http from "./http.ts";
 import * as generate from "./generate.ts";

@@ -4,7 +4,7 @@
  * committing while a large backlog of old rows is removed.
  */
 import type { Clock } from "../types.ts";
-import type { Config } from "../config/load.ts";
+import type { EngineConfig, TopicConfig } from "./spec.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Writer } from "./writer.ts";
@@ -80,12 +80,19 @@ export class Retention {
   }
 }
 
+/** What retention reads of the config: the default, the topics' own, and which sources write where. */
+export interface RetentionSettings {
+  engine: Pick<EngineConfig, "retention">;
+  topics: readonly Pick<TopicConfig, "name" | "retention">[];
+  sources: readonly { type: string; topic?: string }[];
+}
+
 /**
  * A topic's retention: its own setting, else `engine.retention`. A topic an API
  * source writes holds the API's current state, and unchanged items are deliberately
  * not rewritten, so age says nothing about it: it keeps its rows unless told otherwise.
  */
-export function topicRetention(config: Config, topic: string): number {
+export function topicRetention(config: RetentionSettings, topic: string): number {
   const own = config.topics.find((t) => t.name === topic)?.retention;
   if (own !== undefined) return own;
   const snapshot = config.sources.some((s) => s.type === "api" && s.topic === topic);

@@ -1,5 +1,6 @@
 /** Topic names and the tables that hold them. */
 import { DatabaseSync } from "node:sqlite";
+import { string } from "../schema/schema.ts";
 
 const NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -28,6 +29,9 @@ export function topicNameProblem(name: string): string | undefined {
     db.close();
   }
 }
+
+/** A config field that names a topic (see `topicNameProblem`). */
+export const topicName = () => string().check(topicNameProblem);
 
 /** The statements that create a topic's table in one shard; safe to run again. */
 export function topicDdl(topic: string, schema = "main"): string {

@@ -13,7 +13,7 @@
  * meanwhile is then seen twice (and counted once) rather than missed.
  */
 import { join } from "node:path";
-import type { Config } from "../config/load.ts";
+import type { TierSettings } from "./spec.ts";
 import { openReader } from "../store/reader_db.ts";
 import { shardPath } from "../store/shard.ts";
 import { type DuckDBConnection, firstLine, numbers, openDuck, sqlName, sqlString } from "./duck.ts";
@@ -37,7 +37,7 @@ export type Tier = "hot" | "warm" | "cold" | "all";
 export const TIERS: readonly Tier[] = ["hot", "warm", "cold", "all"];
 
 export interface TierQueryOptions {
-  config: Config;
+  config: TierSettings;
   tier: Tier;
   /** Every stored version with its `_tier`, instead of the latest per key. */
   history?: boolean;
@@ -68,7 +68,7 @@ export function queryTiers(sql: string, opts: TierQueryOptions): Promise<TierAns
   return queryDuck(sql, opts);
 }
 
-function shardFiles(config: Config): string[] {
+function shardFiles(config: TierSettings): string[] {
   const e = config.engine;
   return Array.from({ length: e.shard_count }, (_, i) => shardPath(e.data_dir, i));
 }

@@ -4,8 +4,9 @@
  * Parquet files in `warm_dir`; files past `warm_retention` are uploaded to `cold.url`.
  */
 import { isAbsolute, join } from "node:path";
-import { boolean, type Infer, object, string } from "../config/schema.ts";
-import { duration, size } from "../config/units.ts";
+import { boolean, type Infer, object, string } from "../schema/schema.ts";
+import { duration, size } from "../schema/units.ts";
+import type { EngineConfig } from "../store/spec.ts";
 
 const MIB = 1024 * 1024;
 
@@ -67,6 +68,16 @@ export const tieringSpec = object({
 
 export type TieringConfig = Infer<typeof tieringSpec>;
 export type ColdConfig = Infer<typeof coldSpec>;
+
+/** What the tiers read of the config: the shards, the topics, `tiering` and its directories. */
+export interface TierSettings {
+  /** The config file, named in errors. */
+  file: string;
+  engine: Pick<EngineConfig, "data_dir" | "shard_count" | "busy_timeout">;
+  topicNames: string[];
+  tiering: TieringConfig;
+  tierPaths: TierPaths;
+}
 
 /** The directories of the tiers, absolute. */
 export interface TierPaths {

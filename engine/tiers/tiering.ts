@@ -4,7 +4,7 @@
  * Parquet files, then uploads the warm files past `warm_retention` to the cold tier.
  * One run at a time; a failure is logged and the next run tries again.
  */
-import type { Config } from "../config/load.ts";
+import type { TierSettings } from "./spec.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Meta } from "../store/meta.ts";
@@ -17,7 +17,7 @@ import { type ColdStore, openS3 } from "./cold.ts";
 import { noProgress, type Progress } from "../progress.ts";
 
 export interface TieringOptions {
-  config: Config;
+  config: TierSettings;
   writer: Writer;
   meta: Meta;
   clock: Clock;

@@ -2,8 +2,8 @@
  * Checks of the `windows:` section that span fields and sections: names, sinks, the
  * SQL (prepared by SQLite against the declared topics) and the parameters it binds.
  */
-import { closest } from "../config/_suggest.ts";
-import type { ParsedConfig } from "../config/spec.ts";
+import { closest } from "../schema/suggest.ts";
+import type { WindowConfig } from "./config.ts";
 import { type Analysis, analyzeSql, SqlProblem } from "../joins/analyze.ts";
 
 /** What SQLite says about a window's SQL, and the topic whose messages open its windows. */
@@ -21,7 +21,11 @@ const WINDOW_PARAMETERS = ["window_start", "window_end"];
  * each window whose SQL prepared.
  */
 export function checkWindows(
-  parsed: ParsedConfig,
+  parsed: {
+    windows: readonly WindowConfig[];
+    sinks: readonly { name: string }[];
+    joins: readonly { name: string }[];
+  },
   topicNames: readonly string[],
   feeders: Map<string, string[]>,
   report: Report,

@@ -2,13 +2,15 @@
  * The `windows:` section of `litejoin.yaml`: one item per window, whose `type` picks
  * its shape (tumbling: size; sliding: size and slide; session: gap, key, max_duration).
  */
-import { custom, type Infer, list, object, oneOf, string, tagged } from "../config/schema.ts";
-import { componentName, dottedPath, topicName } from "../config/common.ts";
-import { duration } from "../config/units.ts";
-import { SessionWindows } from "./session.ts";
+import { custom, type Infer, list, object, oneOf, string, tagged } from "../schema/schema.ts";
+import { componentName, dottedPath } from "../schema/common.ts";
+import { topicName } from "../store/topics.ts";
+import { duration } from "../schema/units.ts";
+import { asSessionKey, SessionWindows } from "./session.ts";
+import { getPath } from "../paths.ts";
 import { SlidingWindows } from "./sliding.ts";
 import { TumblingWindows } from "./tumbling.ts";
-import type { WindowState } from "./window.ts";
+import type { SessionKey, WindowState } from "./window.ts";
 
 /** A length of event time: whole milliseconds, at least 1ms. */
 const span = () =>
@@ -108,6 +110,29 @@ export const windowSpec = tagged({
 });
 
 export type WindowConfig = Infer<typeof windowSpec>;
+
+/**
+ * What a window's kind decides, so that the shared run (`run.ts`) has no branch on it:
+ * its empty state, the shape its recorded state depends on, and, for windows kept per
+ * key (sessions), where an event's key is and how to read it.
+ */
+export interface WindowKind {
+  state: WindowState;
+  shape: unknown[];
+  key?: {
+    /** The dotted payload path, for messages about events without a key. */
+    path: string;
+    /** The event's key, or undefined when it has none (it then counts in no window). */
+    of(payload: unknown): SessionKey | undefined;
+  };
+}
+
+export function kindOf(c: WindowConfig): WindowKind {
+  const key = c.type === "session"
+    ? { path: c.key, of: (payload: unknown) => asSessionKey(getPath(payload, c.key)) }
+    : undefined;
+  return { state: stateFor(c), shape: shapeOf(c), key };
+}
 
 /** The empty window state of a configured window. */
 export function stateFor(c: WindowConfig): WindowState {

@@ -16,7 +16,7 @@ import { Readers } from "../store/readers.ts";
 import { topicDdl } from "../store/topics.ts";
 import { Writer } from "../store/writer.ts";
 import type { Message, Result } from "../types.ts";
-import { FakeClock } from "./_fake_clock.ts";
+import { FakeClock } from "../fake_clock.ts";
 import { Windower } from "./windower.ts";
 
 const T0 = Date.UTC(2030, 0, 1);

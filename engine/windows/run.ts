@@ -5,7 +5,6 @@
  * and only then records the new frontier. One close or update runs at a time.
  */
 import { backoffDelay } from "../backoff.ts";
-import { getPath } from "../paths.ts";
 import type { Row } from "../store/readers.ts";
 import type { Message, Result } from "../types.ts";
 import { eventTime } from "./event_time.ts";
@@ -13,8 +12,7 @@ import { Frontier } from "./frontier.ts";
 import { type Watermark, WindowProgress } from "./progress.ts";
 import { lateResult, type ResultShape, windowParams, windowResults } from "./results.ts";
 import { scanTopic } from "./scan.ts";
-import { asSessionKey } from "./session.ts";
-import { shapeOf, stateFor } from "./config.ts";
+import { kindOf, type WindowKind } from "./config.ts";
 import {
   type WindowerContext,
   type WindowHealth,
@@ -55,23 +53,24 @@ export class WindowRun {
   #failures = 0;
   #warnedAt = new Map<string, number>();
   readonly #m: WindowMetrics;
-  /** The payload path of each event's key, for windows kept per key (sessions). */
-  readonly #keyPath: string | undefined;
+  /** Where an event's key is, for windows kept per key (sessions). */
+  readonly #key: WindowKind["key"];
 
   constructor(readonly task: WindowTask, readonly ctx: WindowerContext) {
     const c = task.config;
     this.name = c.name;
     this.frontier = new Frontier(c.time === undefined);
-    this.state = stateFor(c);
+    const kind = kindOf(c);
+    this.state = kind.state;
     this.#progress = new WindowProgress(
       ctx.meta,
       c.name,
-      JSON.stringify([...shapeOf(c), task.topic]),
+      JSON.stringify([...kind.shape, task.topic]),
     );
     this.#shape = { name: c.name, parameters: task.parameters, rowKey: c.row_key };
     if (c.emit === "update") this.#updates = new Updates(c.name);
     this.#m = windowMetrics(ctx.metrics);
-    this.#keyPath = c.type === "session" ? c.key : undefined;
+    this.#key = kind.key;
   }
 
   health(): WindowHealth {
@@ -93,8 +92,8 @@ export class WindowRun {
     const time = eventTime(message, this.task.config.time);
     if (time === undefined) return this.#skip("time", message);
     let key: SessionKey | undefined;
-    if (this.#keyPath !== undefined) {
-      key = asSessionKey(getPath(message.payload, this.#keyPath));
+    if (this.#key) {
+      key = this.#key.of(message.payload);
       if (key === undefined) return this.#skip("key", message);
     }
     this.frontier.observe(time, now);
@@ -112,7 +111,7 @@ export class WindowRun {
 
   #skip(reason: "time" | "key", message: Message): void {
     this.#m.skipped.inc({ window: this.name, reason });
-    const field = reason === "time" ? this.task.config.time : this.#keyPath;
+    const field = reason === "time" ? this.task.config.time : this.#key?.path;
     this.#warn(
       reason,
       `window ${this.name}: message ${message.key} of ${message.topic} has no ${

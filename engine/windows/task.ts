@@ -4,14 +4,11 @@ import type { Counter, Histogram, Metrics } from "../metrics.ts";
 import type { Meta } from "../store/meta.ts";
 import type { Readers } from "../store/readers.ts";
 import type { Writer } from "../store/writer.ts";
-import type { Clock, Result } from "../types.ts";
+import type { Clock, ResultSink } from "../types.ts";
 import type { WindowConfig } from "./config.ts";
-import type { Timers } from "./timers.ts";
+import type { Timers } from "../timers.ts";
 
-/** Where results go: a `SinkRunner` (resolves once delivered or handed to its failure path). */
-export interface ResultSink {
-  deliver(results: readonly Result[]): Promise<void>;
-}
+export type { ResultSink };
 
 /** One configured window and where its results go. */
 export interface WindowTask {

@@ -4,7 +4,7 @@
  * is open, and rows that no longer exist (a session that moved or merged) are deleted
  * downstream. Kept in memory: after a restart the first update of a window starts over.
  */
-import { hashString } from "../joins/emitted.ts";
+import { hashString } from "../hash.ts";
 import type { Result } from "../types.ts";
 import type { Assignment, Span } from "./window.ts";
 

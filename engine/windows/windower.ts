@@ -5,10 +5,12 @@
  * while the engine was down; results go through the sinks' `SinkRunner`s, and each
  * close is recorded in `meta.db` only after its results are delivered.
  */
-import type { Config } from "../config/load.ts";
+
 import type { CommittedBatch } from "../store/writer.ts";
 import { scansWarning, windowScans } from "./plan.ts";
 import { WindowRun } from "./run.ts";
+import type { WindowConfig } from "./config.ts";
+import type { WindowSql } from "./check.ts";
 import type { ResultSink, WindowerContext, WindowHealth, WindowTask } from "./task.ts";
 
 export type { ResultSink, WindowerContext, WindowHealth, WindowTask };
@@ -32,7 +34,7 @@ export class Windower {
 
   /** The windows of `config`, delivering to the named sinks. */
   static fromConfig(
-    config: Pick<Config, "windows" | "windowSql">,
+    config: { windows: readonly WindowConfig[]; windowSql: ReadonlyMap<string, WindowSql> },
     sinks: ReadonlyMap<string, ResultSink>,
     ctx: WindowerContext,
   ): Windower {

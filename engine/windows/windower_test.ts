@@ -6,7 +6,7 @@ import { Meta } from "../store/meta.ts";
 import { Readers } from "../store/readers.ts";
 import { Writer } from "../store/writer.ts";
 import type { Result } from "../types.ts";
-import { FakeClock } from "./_fake_clock.ts";
+import { FakeClock } from "../fake_clock.ts";
 import { type ResultSink, Windower } from "./windower.ts";
 
 const T0 = Date.UTC(2030, 0, 1);

@@ -3,12 +3,12 @@
  * window that lists it in `sinks`) and how to read a join's current result, so that
  * the sink can seed a set it has not carried before and drop one it no longer gets.
  */
-import type { Config } from "../config/load.ts";
-import type { Readers } from "../store/readers.ts";
-import type { Clock } from "../types.ts";
-import { diffRows } from "../joins/evaluator.ts";
-import type { SinkRunner } from "./runner.ts";
-import { type CarriedSet, SseSink } from "./sse.ts";
+import type { JoinConfig } from "./joins/spec.ts";
+import type { Readers } from "./store/readers.ts";
+import type { Clock } from "./types.ts";
+import { diffRows } from "./joins/evaluator.ts";
+import type { SinkRunner } from "./sinks/runner.ts";
+import type { CarriedSet } from "./sinks/sink.ts";
 
 interface Feeder {
   name: string;
@@ -16,7 +16,7 @@ interface Feeder {
 }
 
 /** Items of every config section that feed sinks (joins, windows, and any added later). */
-function feeders(config: Config): Map<string, Feeder[]> {
+function feeders(config: object): Map<string, Feeder[]> {
   const out = new Map<string, Feeder[]>();
   for (const [section, items] of Object.entries(config)) {
     if (section === "sinks" || !Array.isArray(items)) continue;
@@ -29,14 +29,15 @@ function feeders(config: Config): Map<string, Feeder[]> {
 }
 
 export async function carrySseSets(
-  config: Config,
+  config: { joins: readonly Pick<JoinConfig, "name" | "key" | "sql">[] },
   sinks: ReadonlyMap<string, SinkRunner>,
   readers: Readers,
   clock: Clock,
 ): Promise<void> {
   const fed = feeders(config);
   for (const [name, runner] of sinks) {
-    if (!(runner.sink instanceof SseSink)) continue;
+    const sink = runner.sink;
+    if (!sink.carry) continue;
     const sets: CarriedSet[] = (fed.get(name) ?? []).map((feeder) => {
       const join = config.joins.find((j) => j.name === feeder.name);
       if (!join) return { name: feeder.name };
@@ -47,6 +48,6 @@ export async function carrySseSets(
           diffRows(definition, await readers.all(join.sql), new Map(), clock.now()).results,
       };
     });
-    await runner.sink.carry(sets);
+    await sink.carry(sets);
   }
 }

@@ -1,7 +1,6 @@
 /** Field schemas that several components share. */
 import { integer, number, object, string } from "./schema.ts";
 import { duration } from "./units.ts";
-import { topicNameProblem } from "../store/topics.ts";
 import { DOTTED_PATH } from "../paths.ts";
 
 /** The name of a source, join, window or sink: used in logs, metrics and state. */
@@ -10,8 +9,6 @@ export const componentName = () =>
     pattern: /^[A-Za-z][A-Za-z0-9_-]{0,63}$/,
     hint: "must start with a letter and use letters, digits, _ and - (at most 64)",
   });
-
-export const topicName = () => string().check(topicNameProblem);
 
 export const dottedPath = () =>
   string({

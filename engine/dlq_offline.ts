@@ -4,18 +4,18 @@
  * entry is claimed before it is sent, so none is sent by both.
  */
 import { existsSync } from "node:fs";
-import type { Config } from "../config/load.ts";
-import { resolvePath } from "../config/load.ts";
-import type { Logger } from "../log.ts";
-import { Metrics } from "../metrics.ts";
-import { HttpServer } from "../http/server.ts";
-import { sinkKinds } from "../sinks/registry.ts";
-import type { Sink, SinkContext } from "../sinks/sink.ts";
-import { systemClock } from "../types.ts";
-import { DlqStore } from "./store.ts";
-import { SinkGate } from "./gate.ts";
-import { LocalDlq } from "./api.ts";
-import { LEASE_MS } from "./dlq.ts";
+import type { Config } from "./config/load.ts";
+import { resolvePath } from "./config/load.ts";
+import type { Logger } from "./log.ts";
+import { Metrics } from "./metrics.ts";
+import { HttpServer } from "./http/server.ts";
+import { sinkKinds } from "./sinks/registry.ts";
+import type { Sink, SinkContext } from "./sinks/sink.ts";
+import { systemClock } from "./types.ts";
+import { DlqStore } from "./dlq/store.ts";
+import { SinkGate } from "./dlq/gate.ts";
+import { LocalDlq } from "./dlq/api.ts";
+import { LEASE_MS } from "./dlq/dlq.ts";
 
 export interface OfflineDlq {
   api: LocalDlq;

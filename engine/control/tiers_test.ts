@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ControlClient, RemoteError } from "../control/client.ts";
+import { ControlClient, RemoteError } from "./client.ts";
 import { startEngine } from "../../tests/_helpers.ts";
 
 Deno.test("the control socket answers SQL from the warm tier for the console", async () => {

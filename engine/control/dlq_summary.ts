@@ -1,5 +1,5 @@
 /** The DLQ in one line of text, for the dashboard, the DLQ view and `litejoin status`. */
-import type { DlqSummary } from "../engine/control/protocol.ts";
+import type { DlqSummary } from "./protocol.ts";
 import { age } from "./format.ts";
 
 /** The line's text, e.g. `3 waiting · hook: 1 retrying, 2 dead, oldest 5m ago`. */

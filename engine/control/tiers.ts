@@ -8,8 +8,8 @@
  * stored version with its `_tier`. Mistakes in the SQL come back as `bad_request`.
  */
 import type { Config } from "../config/load.ts";
-import { ControlError, type ControlServer } from "../control/server.ts";
-import { queryTiers, type Tier, TierQueryError, TIERS } from "./query.ts";
+import { ControlError, type ControlServer } from "./server.ts";
+import { queryTiers, type Tier, TierQueryError, TIERS } from "../tiers/query.ts";
 
 const MAX_ROWS = 10_000;
 

@@ -5,7 +5,7 @@
  * and the config reference.
  */
 import { isMap, isScalar, isSeq, type Node, Scalar, YAMLMap } from "yaml";
-import { closest } from "./_suggest.ts";
+import { closest } from "./suggest.ts";
 
 /** A problem found while parsing: where (byte offset into the file), which field, what. */
 export interface Problem {

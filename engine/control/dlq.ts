@@ -13,8 +13,8 @@
  *
  * Errors carry code `bad_request`, `not_found` or `dlq_disabled`.
  */
-import type { ControlServer } from "../control/server.ts";
-import { ControlError } from "../control/server.ts";
+import type { ControlServer } from "./server.ts";
+import { ControlError } from "./server.ts";
 import {
   type DlqApi,
   DlqRequestError,
@@ -22,7 +22,7 @@ import {
   parseListQuery,
   parsePurgeSelection,
   parseReplaySelection,
-} from "./api.ts";
+} from "../dlq/api.ts";
 
 export function serveDlq(control: ControlServer, api: DlqApi | undefined): void {
   const serve = (

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ControlClient, RemoteError } from "../control/client.ts";
+import { ControlClient, RemoteError } from "./client.ts";
 import { createLogger } from "../log.ts";
 import { startEngine, startReceiver, waitFor } from "../../tests/_helpers.ts";
 import type { Result } from "../types.ts";

@@ -1,5 +1,5 @@
 /** A clock and timers that move only when told: tests of time logic never sleep. */
-import type { Clock } from "../types.ts";
+import type { Clock } from "./types.ts";
 import type { Timers } from "./timers.ts";
 
 interface Due {

@@ -1,0 +1,152 @@
+/**
+ * The boundary check: reads every import of the `.ts`/`.tsx` files under the roots of
+ * `tools/layers.ts` and prints one line per import that breaks a rule, e.g.
+ * `engine/joins/joiner.ts imports engine/windows/timers.ts: a component may not import
+ * another component (joins -> windows)`. Exits 1 if there is any. Part of `deno task check`.
+ *
+ *   deno run --allow-read tools/check_layers.ts [repository root]
+ */
+import { dirname, join, normalize, relative } from "node:path";
+import { type Rules, rules as repoRules } from "./layers.ts";
+
+/** Import and export-from statements, dynamic imports and worker URLs. */
+const IMPORT =
+  /(?:\b(?:import|export)\s[^;]*?\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\bnew URL\(\s*)["']([^"']+)["']/gs;
+
+/** The imports of one file: repository paths for relative ones, bare specifiers as written. */
+export function importsOf(file: string, source: string): string[] {
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  return [...code.matchAll(IMPORT)].map((m) => m[1]).filter((s) => !/^(https?|data):/.test(s))
+    .map((s) => s.startsWith(".") ? normalize(join(dirname(file), s)) : s);
+}
+
+/** Every source file under the roots, with its imports. */
+export async function importGraph(root: string, roots: string[]): Promise<Map<string, string[]>> {
+  const graph = new Map<string, string[]>();
+  async function walk(dir: string) {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(join(root, dir))];
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw error;
+    }
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory) await walk(path);
+      else if (/\.tsx?$/.test(entry.name)) {
+        graph.set(path, importsOf(path, await Deno.readTextFile(join(root, path))));
+      }
+    }
+  }
+  for (const dir of roots) await walk(dir.replace(/\/$/, ""));
+  return graph;
+}
+
+const within = (file: string, path: string) =>
+  path.endsWith("/") ? file.startsWith(path) : file === path;
+
+/** One line per import that breaks `rules`, in file order. */
+export function violations(graph: Map<string, string[]>, rules: Rules): string[] {
+  const layerOf = (file: string) =>
+    rules.layers.findIndex((layer) => layer.paths.some((path) => within(file, path)));
+  const isTest = (file: string) =>
+    rules.tests.some((path) => within(file, path)) ||
+    rules.testSuffixes.some((suffix) => file.endsWith(suffix));
+  const componentLayer = rules.layers.findIndex((l) => l.name === rules.components.layer);
+  const folder = (file: string) => file.split("/")[1];
+  const heavy = (spec: string) => rules.light.forbidden.find((f) => spec.startsWith(f));
+  const chainTo = lightChains(graph, heavy);
+
+  const out: string[] = [];
+  for (const [file, imports] of graph) {
+    const fileLayer = layerOf(file);
+    if (!isTest(file) && fileLayer < 0) {
+      out.push(`${file}: not placed in any layer (add it to tools/layers.ts)`);
+    }
+    for (const target of imports) {
+      const line = (why: string) => out.push(`${file} imports ${target}: ${why}`);
+      if (!graph.has(target)) {
+        const chain = within(file, rules.light.from) && heavy(target);
+        if (chain) line(`the console may not load ${chain}`);
+        continue;
+      }
+      if (isTest(file)) continue;
+      if (isTest(target)) {
+        line("only tests may import tests, benchmarks and tools");
+        continue;
+      }
+      const name = target.split("/").pop()!;
+      if (name.startsWith(rules.privatePrefix) && dirname(target) !== dirname(file)) {
+        line(`a ${rules.privatePrefix} file is private to its folder (${dirname(target)}/)`);
+      }
+      const targetLayer = layerOf(target);
+      if (fileLayer >= 0 && targetLayer > fileLayer) {
+        line(
+          `a lower layer may not import a higher one (${rules.layers[fileLayer].name} -> ${
+            rules.layers[targetLayer].name
+          })`,
+        );
+      }
+      if (
+        fileLayer === componentLayer && targetLayer === componentLayer &&
+        folder(file) !== folder(target) &&
+        !rules.components.allowed.some((e) => e.from === folder(file) && e.to === folder(target))
+      ) {
+        line(
+          `a component may not import another component (${folder(file)} -> ${folder(target)})`,
+        );
+      }
+      for (const face of rules.faces) {
+        if (within(file, face.from) && target.startsWith(face.scope) && !face.to.includes(target)) {
+          line(face.why);
+        }
+      }
+      if (within(file, rules.light.from) && !within(target, rules.light.from)) {
+        const chain = chainTo(target);
+        if (chain) line(`the console may not load ${chain.at(-1)} (via ${chain.join(" -> ")})`);
+      }
+    }
+  }
+  return [...new Set(out)];
+}
+
+/** For a file, the shortest import chain from it to a module `heavy` names, if any. */
+function lightChains(
+  graph: Map<string, string[]>,
+  heavy: (spec: string) => string | undefined,
+): (file: string) => string[] | undefined {
+  return (start) => {
+    const from = new Map<string, string>([[start, ""]]);
+    const queue = [start];
+    while (queue.length) {
+      const file = queue.shift()!;
+      for (const target of graph.get(file) ?? []) {
+        if (from.has(target)) continue;
+        from.set(target, file);
+        if (!graph.has(target) && heavy(target)) {
+          const chain = [target];
+          for (let at = file; at; at = from.get(at)!) chain.unshift(at);
+          return chain;
+        }
+        if (graph.has(target)) queue.push(target);
+      }
+    }
+    return undefined;
+  };
+}
+
+export async function checkLayers(root: string, rules: Rules = repoRules): Promise<string[]> {
+  return violations(await importGraph(root, rules.roots), rules);
+}
+
+if (import.meta.main) {
+  const root = Deno.args[0] ??
+    (relative(Deno.cwd(), new URL("..", import.meta.url).pathname) || ".");
+  const lines = await checkLayers(root);
+  for (const line of lines) console.error(line);
+  if (lines.length) {
+    console.error(`${lines.length} import(s) break the layers of DESIGN.md (tools/layers.ts)`);
+    Deno.exit(1);
+  }
+}
