@@ -11,6 +11,7 @@ import {
   openOfflineDlq as openOffline,
   type ReplayProgress,
 } from "../engine/mod.ts";
+import { UsageError } from "./exit.ts";
 
 export interface SourceOptions {
   config: string;
@@ -97,10 +98,4 @@ function remote(client: ControlClient): OpenedDlq {
   };
 }
 
-/** The command line is wrong (exit 2). */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+export { UsageError };

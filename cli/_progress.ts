@@ -1,5 +1,5 @@
 /** A progress bar on stderr for CLI commands, when stderr is a terminal; else nothing. */
-import { renderBar } from "../engine/mod.ts";
+import { renderBar } from "../engine/client.ts";
 
 export interface Bar {
   /** Shows `done` of `total`, with an optional note (e.g. "3 failed"). */

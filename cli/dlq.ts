@@ -5,13 +5,12 @@
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import {
   DLQ_STATUSES as STATUSES,
-  type DlqEntry as Entry,
-  DlqRequestError,
+  type DlqEntryStatus,
   NoEngineError,
   RemoteError,
-} from "../engine/mod.ts";
-import { EXIT, fail } from "./exit.ts";
-import { openDlq, type OpenedDlq, type SourceOptions, UsageError } from "./_dlq_source.ts";
+} from "../engine/client.ts";
+import { EXIT, fail, UsageError } from "./exit.ts";
+import type { OpenedDlq, SourceOptions } from "./_dlq_source.ts";
 import { formatEntry, formatList, formatStats, plural } from "./_dlq_format.ts";
 import { progressBar } from "./_progress.ts";
 
@@ -27,7 +26,7 @@ const status = (value: string) => {
   if (!(STATUSES as readonly string[]).includes(value)) {
     throw new InvalidArgumentError(`must be one of ${STATUSES.join(", ")}`);
   }
-  return value as Entry["status"];
+  return value as DlqEntryStatus;
 };
 
 /** Adds the options every `dlq` subcommand has: where the engine or the queue is. */
@@ -196,6 +195,8 @@ async function withDlq(
   };
   Deno.addSignalListener("SIGINT", interrupted);
   try {
+    // Loaded here, not at the top: opening dlq.db loads the engine, which `litejoin tui` must not.
+    const { openDlq } = await import("./_dlq_source.ts");
     q = await openDlq(opts);
     console.error(`litejoin: using ${q.where}`);
     const code = await fn(q);
@@ -217,9 +218,11 @@ function failDlq(error: unknown): never {
     console.error(`litejoin: ${message}`);
     Deno.exit(EXIT.usage);
   }
-  if (error instanceof DlqRequestError || error instanceof RemoteError) {
+  // The engine's DlqRequestError (dlq.db opened here) is known by name, as in exit.ts.
+  if (error instanceof RemoteError || (error as Error)?.name === "DlqRequestError") {
     console.error(`litejoin: ${message}`);
-    Deno.exit(error.code === "bad_request" ? EXIT.usage : EXIT.failure);
+    const code = (error as RemoteError).code;
+    Deno.exit(code === "bad_request" ? EXIT.usage : EXIT.failure);
   }
   fail(error);
 }

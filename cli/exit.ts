@@ -1,5 +1,12 @@
 /** Exit codes, as documented in docs/cli.md, and the one-line error path to them. */
-import { ConfigError, LayoutError, LockedError, NoEngineError } from "../engine/mod.ts";
+import { ConfigError, NoEngineError } from "../engine/client.ts";
+
+/**
+ * The errors meaning the data directory cannot be used (engine/mod.ts's `LayoutError` and
+ * `LockedError`), known by name: importing their classes would load the whole engine into
+ * every command, `litejoin tui` and `status` included.
+ */
+const DATA_DIR_ERRORS = new Set(["LayoutError", "LockedError"]);
 
 export const EXIT = {
   ok: 0,
@@ -30,5 +37,13 @@ export function fail(error: unknown): never {
   console.error(`litejoin: ${e.message}`);
   if (Deno.env.get("LITEJOIN_DEBUG")) console.error(e.stack);
   if (e instanceof NoEngineError) Deno.exit(EXIT.noEngine);
-  Deno.exit(e instanceof LayoutError || e instanceof LockedError ? EXIT.dataDir : EXIT.failure);
+  Deno.exit(DATA_DIR_ERRORS.has(e.name) ? EXIT.dataDir : EXIT.failure);
+}
+
+/** The command line is wrong (exit 2). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
 }

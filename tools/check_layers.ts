@@ -13,16 +13,40 @@ import { type Rules, rules as repoRules } from "./layers.ts";
 const IMPORT =
   /(?:\b(?:import|export)\s[^;]*?\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\bnew URL\(\s*)["']([^"']+)["']/gs;
 
+/**
+ * How an import loads its module: `static` when the importing module loads, `later` when
+ * code runs (`import()`, a worker's URL), `type` never (`import type`, `export type`).
+ */
+export type ImportKind = "static" | "later" | "type";
+
+export interface Import {
+  /** A repository path for a relative import, else the bare specifier as written. */
+  target: string;
+  kind: ImportKind;
+}
+
+/** The imports of one file, with how each loads. */
+export function importsWithKind(file: string, source: string): Import[] {
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  return [...code.matchAll(IMPORT)].filter((m) => !/^(https?|data):/.test(m[1])).map((m) => {
+    const target = m[1].startsWith(".") ? normalize(join(dirname(file), m[1])) : m[1];
+    const kind: ImportKind = /^(import\s*\(|new URL)/.test(m[0])
+      ? "later"
+      : /^(import|export)\s+type\s/.test(m[0])
+      ? "type"
+      : "static";
+    return { target, kind };
+  });
+}
+
 /** The imports of one file: repository paths for relative ones, bare specifiers as written. */
 export function importsOf(file: string, source: string): string[] {
-  const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
-  return [...code.matchAll(IMPORT)].map((m) => m[1]).filter((s) => !/^(https?|data):/.test(s))
-    .map((s) => s.startsWith(".") ? normalize(join(dirname(file), s)) : s);
+  return importsWithKind(file, source).map((i) => i.target);
 }
 
 /** Every source file under the roots, with its imports. */
-export async function importGraph(root: string, roots: string[]): Promise<Map<string, string[]>> {
-  const graph = new Map<string, string[]>();
+export async function importGraph(root: string, roots: string[]): Promise<Map<string, Import[]>> {
+  const graph = new Map<string, Import[]>();
   async function walk(dir: string) {
     let entries: Deno.DirEntry[];
     try {
@@ -35,7 +59,7 @@ export async function importGraph(root: string, roots: string[]): Promise<Map<st
       const path = join(dir, entry.name);
       if (entry.isDirectory) await walk(path);
       else if (/\.tsx?$/.test(entry.name)) {
-        graph.set(path, importsOf(path, await Deno.readTextFile(join(root, path))));
+        graph.set(path, importsWithKind(path, await Deno.readTextFile(join(root, path))));
       }
     }
   }
@@ -47,7 +71,8 @@ const within = (file: string, path: string) =>
   path.endsWith("/") ? file.startsWith(path) : file === path;
 
 /** One line per import that breaks `rules`, in file order. */
-export function violations(graph: Map<string, string[]>, rules: Rules): string[] {
+export function violations(kinds: Map<string, Import[]>, rules: Rules): string[] {
+  const graph = new Map([...kinds].map(([file, imports]) => [file, imports.map((i) => i.target)]));
   const layerOf = (file: string) =>
     rules.layers.findIndex((layer) => layer.paths.some((path) => within(file, path)));
   const isTest = (file: string) =>
@@ -56,7 +81,15 @@ export function violations(graph: Map<string, string[]>, rules: Rules): string[]
   const componentLayer = rules.layers.findIndex((l) => l.name === rules.components.layer);
   const folder = (file: string) => file.split("/")[1];
   const heavy = (spec: string) => rules.light.forbidden.find((f) => spec.startsWith(f));
-  const chainTo = lightChains(graph, heavy);
+  // What a module may load at some point (not type-only imports), and what it loads as it starts.
+  const loads = (only: ImportKind[]) =>
+    new Map(
+      [...kinds].map((
+        [file, imports],
+      ) => [file, imports.filter((i) => only.includes(i.kind)).map((i) => i.target)]),
+    );
+  const chainTo = lightChains(loads(["static", "later"]), heavy);
+  const atStart = lightChains(loads(["static"]), heavy);
 
   const out: string[] = [];
   for (const [file, imports] of graph) {
@@ -108,10 +141,19 @@ export function violations(graph: Map<string, string[]>, rules: Rules): string[]
       }
     }
   }
+  for (const entry of rules.light.entries) {
+    const chain = graph.has(entry) ? atStart(entry) : undefined;
+    if (chain) {
+      out.push(
+        `${entry} loads ${chain.at(-1)} as it starts (via ${chain.join(" -> ")}): ` +
+          "a command's console path must not; import the heavy module with import() where it is used",
+      );
+    }
+  }
   return [...new Set(out)];
 }
 
-/** For a file, the shortest import chain from it to a module `heavy` names, if any. */
+/** For a file, the shortest import chain in `graph` from it to a module `heavy` names, if any. */
 function lightChains(
   graph: Map<string, string[]>,
   heavy: (spec: string) => string | undefined,

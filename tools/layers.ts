@@ -104,11 +104,15 @@ export const rules = {
   ],
 
   /**
-   * Modules the console's code must not load, directly or through any import. (The
-   * `litejoin tui` process still starts as cli/main.ts, whose commands load the engine.)
+   * Modules the console process must not load: not from the console's code (`from`), by
+   * any import that loads a module (static, `import()` or a worker; `import type` loads
+   * nothing), and not as the `entries` start, by their static imports: `litejoin tui` and
+   * `status` run as cli/main.ts, which loads each command's module with import() only
+   * when that command runs.
    */
   light: {
     from: "tui/",
+    entries: ["cli/main.ts", "cli/tui.ts", "cli/status.ts"],
     forbidden: ["node:sqlite", "@duckdb/", "@aws-sdk/", "kafkajs"],
   },
 

@@ -3,11 +3,13 @@
  * at once, each as `file:line:col: path: message`; a YAML syntax error, after which the
  * rest cannot be read, is the one line of its first problem.
  */
-import { type Document, isNode, LineCounter, type Node, parseDocument } from "yaml";
+import { type Document, isNode, type Node } from "yaml";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { Context, invalid, type Problem } from "../schema/schema.ts";
 import { closest } from "../schema/suggest.ts";
-import { yamlSyntaxError } from "../schema/yaml_error.ts";
+import { ConfigError } from "../schema/config_error.ts";
+import { engineFiles } from "../schema/engine_files.ts";
+import { parseConfigYaml, readConfigText } from "./read.ts";
 import { configSpec, type ParsedConfig } from "./spec.ts";
 import { type Analysis, analyzeSql, SqlProblem } from "../joins/analyze.ts";
 import { analyzeDelta, type DeltaAnalysis } from "../joins/delta_plan.ts";
@@ -30,29 +32,13 @@ export interface Config extends ParsedConfig {
   tierPaths: TierPaths;
 }
 
-/** A configuration that cannot be used; `lines` holds one `file:line:col: path: message` each. */
-export class ConfigError extends Error {
-  constructor(readonly lines: string[]) {
-    super(lines.join("\n"));
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError };
 
 export async function loadConfig(
   file: string,
   env: (name: string) => string | undefined = (name) => Deno.env.get(name),
 ): Promise<Config> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : (error as Error).message;
-    throw new ConfigError([
-      `${file}: cannot read the config: ${reason} (pass another with -c FILE; litejoin init writes a starter one)`,
-    ]);
-  }
+  const text = await readConfigText(file);
   return parseConfig(text, file, env);
 }
 
@@ -61,13 +47,7 @@ export function parseConfig(
   file: string,
   env: (name: string) => string | undefined = () => undefined,
 ): Config {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
-  const at = (offset: number) => {
-    const { line, col } = lineCounter.linePos(offset);
-    return `${file}:${line}:${col}`;
-  };
-  if (doc.errors.length) throw new ConfigError([yamlSyntaxError(text, doc.errors, at)]);
+  const { doc, at } = parseConfigYaml(text, file);
   const ctx = new Context(env);
   const parsed = configSpec.parse(doc.contents as Node | null, { ctx, path: "", offset: 0 });
   const format = (problems: Problem[]) =>
@@ -231,21 +211,16 @@ function crossCheck(parsed: ParsedConfig, file: string, doc: Document, ctx: Cont
   }
 
   const base = dirname(resolve(file));
-  const dataDir = isAbsolute(parsed.engine.data_dir)
-    ? parsed.engine.data_dir
-    : join(base, parsed.engine.data_dir);
-  const socket = parsed.engine.socket
-    ? isAbsolute(parsed.engine.socket) ? parsed.engine.socket : join(base, parsed.engine.socket)
-    : join(dataDir, "litejoin.sock");
+  const files = engineFiles(file, parsed.engine);
   return {
     ...parsed,
-    engine: { ...parsed.engine, data_dir: dataDir, socket },
+    engine: { ...parsed.engine, ...files },
     file,
     topicNames,
     joinSql,
     joinDelta,
     windowSql,
-    tierPaths: tierPaths(parsed.tiering, base, dataDir),
+    tierPaths: tierPaths(parsed.tiering, base, files.data_dir),
   };
 }
 

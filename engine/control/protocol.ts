@@ -3,6 +3,7 @@
  * them) and the console and `litejoin status` (which read them). Field names are
  * snake_case on the wire; times are Unix epoch milliseconds.
  */
+import type { Entry, Stats as DlqStats } from "../dlq/entry.ts";
 
 /** Green, amber, red. */
 export type Health = "ok" | "warn" | "fail";
@@ -103,35 +104,18 @@ export interface SinkStats {
   reason: string;
 }
 
-/** `dlq.stats`, as the DLQ serves it. */
-export interface DlqSummary {
-  total: number;
-  by_sink: Record<
-    string,
-    { retrying: number; dead: number; delivered: number; oldest_failed_at: number | null }
-  >;
-  rejected: Record<string, number>;
-}
+/** `dlq.stats`, as the DLQ serves it (declared once, by the DLQ: `dlq/entry.ts`). */
+export type DlqSummary = DlqStats;
 
-/** One DLQ entry, as `dlq.list` gives it. */
-export interface DlqEntry {
-  id: number;
-  /** Null for an input a source rejected. */
-  sink: string | null;
-  /** The join or window that produced the result, or the source that rejected the input. */
-  source: string;
-  key: string | null;
-  payload: unknown;
-  error: string;
-  attempts: number;
-  first_failed_at: number;
-  last_failed_at: number;
-  next_attempt_at: number | null;
-  /** `retrying`, `dead`, `delivered` or `rejected`. */
-  status: string;
-  delivered_at?: number | null;
-  superseded?: boolean;
-}
+/**
+ * One DLQ entry, as `dlq.list` gives it: the DLQ's `Entry` (declared once, in
+ * `dlq/entry.ts`), read tolerantly: a console may attach to an engine of another version,
+ * so it takes a status it does not know and does without the fields added later.
+ */
+export type DlqEntry =
+  & Omit<Entry, "status" | "delivered_at" | "superseded">
+  & { status: Entry["status"] | (string & {}) }
+  & Partial<Pick<Entry, "delivered_at" | "superseded">>;
 
 /** `stats` and the pushed `stats` event. */
 export interface Stats {

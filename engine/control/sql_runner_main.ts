@@ -6,7 +6,6 @@
  */
 import { runSqlChild } from "./sql_child.ts";
 
-/** The hidden argument that makes a compiled binary a console SQL process. */
-export const SQL_RUNNER_ARGUMENT = "internal-sql-runner";
+export { SQL_RUNNER_ARGUMENT } from "./sql_runner_argument.ts";
 
 if (import.meta.main) await runSqlChild();

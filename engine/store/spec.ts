@@ -1,14 +1,13 @@
 /** The config sections the store reads: `engine` (shards, batching, retention) and `topics`. */
 import { type Infer, integer, list, object, oneOf, string } from "../schema/schema.ts";
 import { duration } from "../schema/units.ts";
+import { dataDirField, socketField } from "../schema/engine_files.ts";
 import { MAX_SHARDS } from "./reader_db.ts";
 import { jsonPathProblem } from "./indexes.ts";
 import { topicName } from "./topics.ts";
 
 export const engineSpec = object({
-  data_dir: string().default("./data").describe(
-    "Directory of the shard, meta and DLQ databases; relative paths are relative to the config file.",
-  ),
+  data_dir: dataDirField(),
   shard_count: integer({ min: 1, max: MAX_SHARDS }).default(4).describe(
     `Number of shard files, 1–${MAX_SHARDS}. Fixed once data exists: starting with another count ` +
       "is refused (see litejoin reshard).",
@@ -34,10 +33,7 @@ export const engineSpec = object({
     "Uncommitted messages beyond which sources are told to back off (HTTP 503).",
   ),
   busy_timeout: duration().default(5000).describe("How long SQLite waits for a lock."),
-  socket: string().optional().describe(
-    "Path of the control socket (mode 0600) for litejoin tui, status and dlq. " +
-      "Default: <data_dir>/litejoin.sock.",
-  ),
+  socket: socketField(),
 });
 
 export const topicSpec = object({

@@ -32,9 +32,9 @@ import { FileFacts } from "./file_facts.ts";
 import { noProgress, type Progress } from "../progress.ts";
 import { cutRows, prepareLimited } from "../store/limited.ts";
 import { allArrays } from "../store/rows.ts";
+import { type Tier, TIERS } from "./tier.ts";
 
-export type Tier = "hot" | "warm" | "cold" | "all";
-export const TIERS: readonly Tier[] = ["hot", "warm", "cold", "all"];
+export { type Tier, TIERS };
 
 export interface TierQueryOptions {
   config: TierSettings;
