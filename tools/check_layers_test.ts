@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { checkLayers, importsOf } from "./check_layers.ts";
+import { checkLayers, importsOf, importsWithKind } from "./check_layers.ts";
 
 const repo = new URL("..", import.meta.url).pathname;
 
@@ -92,4 +92,60 @@ import { parse } from "yaml";
     "engine/store/lazy.ts",
     "yaml",
   ]);
+});
+
+Deno.test("each import says how it loads: as the module starts, later, or never (types)", () => {
+  const source = `import { a, type B } from "./value.ts";
+import type { C } from "./types_only.ts";
+export type { D } from "./types_too.ts";
+export { e } from "./re.ts";
+import "./side.ts";
+const w = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+const { f } = await import("./lazy.ts");
+`;
+  assert.deepEqual(importsWithKind("cli/x.ts", source), [
+    { target: "cli/value.ts", kind: "static" },
+    { target: "cli/types_only.ts", kind: "type" },
+    { target: "cli/types_too.ts", kind: "type" },
+    { target: "cli/re.ts", kind: "static" },
+    { target: "cli/side.ts", kind: "static" },
+    { target: "cli/worker.ts", kind: "later" },
+    { target: "cli/lazy.ts", kind: "later" },
+  ]);
+});
+
+Deno.test("a console entry that loads a heavy module as it starts is named with its chain", async () => {
+  const base = {
+    "engine/store/db.ts":
+      'import { DatabaseSync } from "node:sqlite";\nexport const d = DatabaseSync;\n',
+    "engine/store/row.ts":
+      'import type { SQLInputValue } from "node:sqlite";\nexport type R = SQLInputValue;\n',
+    "engine/mod.ts":
+      'export { d } from "./store/db.ts";\nexport type { R } from "./store/row.ts";\n',
+    "engine/client.ts": 'export type { R } from "./store/row.ts";\nexport const c = 1;\n',
+    "cli/run.ts": 'import { d } from "../engine/mod.ts";\nexport const run = () => d;\n',
+    "cli/tui.ts": 'import { c } from "../engine/client.ts";\nexport const tui = () => c;\n',
+    "cli/status.ts": 'import { c } from "../engine/client.ts";\nexport const status = () => c;\n',
+  };
+  const lazy = await tree({
+    ...base,
+    "cli/main.ts": 'import { tui } from "./tui.ts";\n' +
+      'export const go = async () => (await import("./run.ts")).run() ?? tui();\n',
+  });
+  const eager = await tree({
+    ...base,
+    "cli/main.ts": 'import { tui } from "./tui.ts";\nimport { run } from "./run.ts";\n' +
+      "export const go = () => run() ?? tui();\n",
+  });
+  try {
+    assert.deepEqual(await checkLayers(lazy), []);
+    assert.deepEqual(await checkLayers(eager), [
+      "cli/main.ts loads node:sqlite as it starts (via cli/main.ts -> cli/run.ts -> engine/mod.ts -> " +
+      "engine/store/db.ts -> node:sqlite): a command's console path must not; import the heavy module " +
+      "with import() where it is used",
+    ]);
+  } finally {
+    await Deno.remove(lazy, { recursive: true });
+    await Deno.remove(eager, { recursive: true });
+  }
 });

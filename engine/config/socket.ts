@@ -11,8 +11,8 @@
  * top or `engine` is not a mapping is refused in one line that points to `litejoin
  * validate` (the full loader's message lists every field, which needs every component).
  */
-import { isMap, type Node } from "yaml";
-import { child, Context, invalid } from "../schema/schema.ts";
+import { isMap, isScalar, type Node } from "yaml";
+import { type At, child, Context, invalid } from "../schema/schema.ts";
 import { ConfigError } from "../schema/config_error.ts";
 import { dataDirField, engineFiles, socketField } from "../schema/engine_files.ts";
 import { parseConfigYaml, readConfigText } from "./read.ts";
@@ -23,24 +23,24 @@ export async function socketOfConfig(
 ): Promise<string> {
   const text = await readConfigText(file);
   const { doc, at } = parseConfigYaml(text, file);
+  const ctx = new Context(env);
   const top = doc.contents as Node | null;
-  const engine = isMap(top) ? top.get("engine", true) as Node | null | undefined : undefined;
+  const engine = value(top, "engine", { ctx, path: "", offset: 0 });
   for (const [node, path] of [[top, ""], [engine, "engine: "]] as const) {
-    if (node != null && !isMap(node)) {
+    // An empty `engine:` is no engine section, as for the full loader.
+    if (node != null && !isMap(node) && !(isScalar(node) && node.value === null)) {
       throw new ConfigError([
         `${at(node.range?.[0] ?? 0)}: ${path}expected a mapping (litejoin validate -c ${file} ` +
         "says what the config should look like)",
       ]);
     }
   }
-  const ctx = new Context(env);
-  const root = child({ ctx, path: "", offset: 0 }, "engine", engine);
-  const field = (name: string) => isMap(engine) ? engine.get(name, true) as Node | null : undefined;
-  const dataDir = dataDirField().parse(
-    field("data_dir"),
-    child(root, "data_dir", field("data_dir")),
-  );
-  const socket = socketField().parse(field("socket"), child(root, "socket", field("socket")));
+  const section = child({ ctx, path: "", offset: 0 }, "engine", engine);
+  const field = (name: string) => value(engine, name, section);
+  const dataDirNode = field("data_dir");
+  const socketNode = field("socket");
+  const dataDir = dataDirField().parse(dataDirNode, child(section, "data_dir", dataDirNode));
+  const socket = socketField().parse(socketNode, child(section, "socket", socketNode));
   if (dataDir === invalid || socket === invalid || ctx.problems.length) {
     throw new ConfigError(
       ctx.problems.sort((a, b) => a.offset - b.offset)
@@ -48,4 +48,22 @@ export async function socketOfConfig(
     );
   }
   return engineFiles(file, { data_dir: dataDir, socket }).socket;
+}
+
+/**
+ * The value of `key` in `map` (undefined when `map` is not a mapping or has no `key`); a
+ * key given twice is reported as the schema's `object` reports it, and the last one wins.
+ */
+function value(map: Node | null | undefined, key: string, at: At): Node | null | undefined {
+  if (!isMap(map)) return undefined;
+  let found: Node | null | undefined;
+  let seen = false;
+  for (const pair of map.items) {
+    const keyNode = pair.key as Node;
+    if (!isScalar(keyNode) || String(keyNode.value) !== key) continue;
+    if (seen) at.ctx.report(child(at, key, keyNode), "is given twice", keyNode);
+    seen = true;
+    found = (pair.value as Node | null) ?? null;
+  }
+  return found;
 }
