@@ -114,7 +114,7 @@ export type DlqSummary = DlqStats;
  */
 export type DlqEntry =
   & Omit<Entry, "status" | "delivered_at" | "superseded">
-  & { status: Entry["status"] | (string & {}) }
+  & { /** An `EntryStatus` of `dlq/entry.ts`, or one a newer engine adds. */ status: string }
   & Partial<Pick<Entry, "delivered_at" | "superseded">>;
 
 /** `stats` and the pushed `stats` event. */
