@@ -17,6 +17,7 @@ export const rules = {
         "engine/metrics.ts",
         "engine/schema/", // the schema language: field types, durations, sizes, suggestions
         "engine/hash.ts",
+        "engine/bytes.ts",
         "engine/timers.ts",
         "engine/fake_clock.ts",
         "engine/paths.ts",

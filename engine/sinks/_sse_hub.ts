@@ -6,6 +6,7 @@
  * drains, and is disconnected with a reset event if it falls out of the buffer.
  */
 import type { StoredEvent } from "./_sse_store.ts";
+import { concatBytes } from "../bytes.ts";
 
 const ENCODER = new TextEncoder();
 
@@ -116,7 +117,7 @@ export class Hub {
     for (const frame of frames) this.#frames.push(frame);
     this.#head = events[events.length - 1].seq;
     this.#evict();
-    const batch = frames.length === 1 ? frames[0].bytes : concat(frames.map((f) => f.bytes));
+    const batch = frames.length === 1 ? frames[0].bytes : concatBytes(frames.map((f) => f.bytes));
     const lagging: Client[] = [];
     for (const client of this.#clients) {
       if (client.cursor + 1 < this.oldest) {
@@ -179,7 +180,7 @@ export class Hub {
       bytes += this.#frames[i].bytes.byteLength;
     }
     client.cursor = this.#frames[i - 1].seq;
-    client.controller.enqueue(picked.length === 1 ? picked[0] : concat(picked));
+    client.controller.enqueue(picked.length === 1 ? picked[0] : concatBytes(picked));
     this.events.sent(picked.length, bytes);
   }
 
@@ -209,16 +210,4 @@ export class Hub {
       this.#start = 0;
     }
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.byteLength;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }

@@ -8,6 +8,7 @@ import { type Backoff, backoffDelay, sleep } from "../backoff.ts";
 import type { Clock } from "../types.ts";
 import type { TokenBucket } from "./_rate_limit.ts";
 import { findJsonProblem } from "./_json_position.ts";
+import { readAtMost } from "../bytes.ts";
 
 /** Why a request or its response could not be used: the `reason` label of the error metric. */
 export type ErrorReason =
@@ -143,25 +144,13 @@ function describe(error: unknown): string {
   return parts.join(": ") || String(error);
 }
 
+/** The body; an `ApiError` (`too_large`) as soon as it grows past `limit` bytes. */
 async function readLimited(response: Response, limit: number): Promise<Uint8Array> {
-  if (!response.body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of response.body) {
-    total += chunk.length;
-    if (total > limit) {
-      throw new ApiError("too_large", `response is over max_response (${limit} bytes)`);
-    }
-    chunks.push(chunk);
+  const bytes = await readAtMost(response.body, limit);
+  if (bytes === undefined) {
+    throw new ApiError("too_large", `response is over max_response (${limit} bytes)`);
   }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  return bytes;
 }
 
 function parseJson(bytes: Uint8Array, response: Response): unknown {

@@ -17,6 +17,7 @@ import type { Source, SourceContext } from "./source.ts";
 import { findJsonProblem } from "./_json_position.ts";
 import { decodeUtf8 } from "./_utf8.ts";
 import { MAX_JSON_DEPTH, nestedDeeperThan, tooDeepMessage } from "./_json_depth.ts";
+import { readAtMost } from "../bytes.ts";
 
 export const spec = object({
   path: httpPath().describe("URL path that accepts POSTs.", "/ingest/orders"),
@@ -219,21 +220,7 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array 
     // Declared and within the limit (checked by the caller): read it in one go.
     return new Uint8Array(await request.arrayBuffer());
   }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of request.body) {
-    total += chunk.length;
-    if (total > limit) return undefined;
-    chunks.push(chunk);
-  }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  return await readAtMost(request.body, limit);
 }
 
 function parseJson(text: string): unknown[] {
