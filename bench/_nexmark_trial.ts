@@ -5,8 +5,7 @@
  */
 import { cpuUsage } from "node:process";
 import { type Config, parseConfig } from "../engine/config/load.ts";
-import { engineIndexes } from "../engine/indexes.ts";
-import { plannedWindow } from "../engine/windows/plan.ts";
+import { windowPlans } from "../engine/indexes.ts";
 import { spawnEngine } from "../tests/_process.ts";
 import { metrics } from "./_observe.ts";
 import { loadSideInput, NexmarkLoad } from "./_nexmark_load.ts";
@@ -84,17 +83,8 @@ function joinModes(log: string): Record<string, string> {
 /** How each window reads its topics, as `litejoin validate` says it. */
 function windowModes(config: Config): Record<string, string> {
   const out: Record<string, string> = {};
-  const indexes = engineIndexes(config);
-  for (const w of config.windows) {
-    const sql = config.windowSql.get(w.name)!;
-    const plan = plannedWindow(
-      w.sql,
-      sql.parameters,
-      config.topicNames,
-      indexes,
-      config.engine.shard_count,
-    );
-    out[w.name] = `window (${
+  for (const [name, plan] of windowPlans(config)) {
+    out[name] = `window (${
       plan.scans.length
         ? `reads all of ${plan.scans.join(", ")} for every window`
         : `reads through index ${plan.searches.join(", ")}`

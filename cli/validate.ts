@@ -2,8 +2,7 @@
 import { loadConfig } from "../engine/mod.ts";
 import { fail } from "./exit.ts";
 import { modeOf } from "../engine/mod.ts";
-import { engineIndexes } from "../engine/mod.ts";
-import { plannedWindow, type WindowPlan } from "../engine/mod.ts";
+import { type WindowPlan, windowPlans } from "../engine/mod.ts";
 
 export async function validate(opts: { config: string }): Promise<void> {
   try {
@@ -19,16 +18,10 @@ export async function validate(opts: { config: string }): Promise<void> {
       const { mode, reason } = modeOf(join, config.joinDelta.get(join.name));
       console.log(`  join ${join.name}: mode ${mode} (${reason})`);
     }
-    const indexes = engineIndexes(config);
+    const plans = windowPlans(config);
     for (const window of config.windows) {
       const sql = config.windowSql.get(window.name)!;
-      const plan = plannedWindow(
-        window.sql,
-        sql.parameters,
-        config.topicNames,
-        indexes,
-        config.engine.shard_count,
-      );
+      const plan = plans.get(window.name)!;
       console.log(`  window ${window.name}: ${window.type} on ${sql.topic}${windowReads(plan)}`);
     }
   } catch (error) {

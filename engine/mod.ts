@@ -30,7 +30,7 @@ export { litestreamYaml } from "./replication/litestream_config.ts";
 export { reshard } from "./store/reshard.ts";
 export { MAX_SHARDS } from "./store/reader_db.ts";
 export { modeOf } from "./joins/mode.ts";
-export { engineIndexes } from "./indexes.ts";
+export { engineIndexes, windowPlans } from "./indexes.ts";
 export { plannedWindow, type WindowPlan } from "./windows/plan.ts";
 export { runSqlChild } from "./control/sql_child.ts";
 export { SQL_RUNNER_ARGUMENT } from "./control/sql_runner_main.ts";
