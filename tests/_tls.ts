@@ -23,6 +23,9 @@ async function openssl(args: string[], cwd: string): Promise<void> {
   }
 }
 
+/** openssl req arguments for a new EC P-256 key, unencrypted. */
+const NEW_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
 /** A new CA (EC P-256, valid one day) in `dir`, files named after `name`. */
 export async function makeCa(dir: string, name = "ca"): Promise<Ca> {
   const cert = `${dir}/${name}.pem`;
@@ -30,11 +33,7 @@ export async function makeCa(dir: string, name = "ca"): Promise<Ca> {
   await openssl([
     "req",
     "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...NEW_KEY,
     "-keyout",
     key,
     "-out",
@@ -59,11 +58,7 @@ export async function issue(dir: string, ca: Ca, name: string): Promise<Issued> 
   const ext = `${dir}/${name}.ext`;
   await openssl([
     "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...NEW_KEY,
     "-keyout",
     key,
     "-out",
