@@ -20,6 +20,9 @@ export type StateChange = [key: string, item: KnownItem | null];
 
 export type Watermark = string | number;
 
+/** The hash of a key written but not yet confirmed (`ApiState.expect`); hashes are never negative. */
+const UNCONFIRMED = -1;
+
 /** Keys per lookup statement: one round trip into SQLite per chunk instead of per key. */
 const LOOKUP_CHUNK = 250;
 
@@ -27,6 +30,7 @@ export class ApiState {
   readonly #get: StatementSync;
   readonly #lookup: StatementSync;
   readonly #put: StatementSync;
+  readonly #expect: StatementSync;
   readonly #remove: StatementSync;
   readonly #all: StatementSync;
   readonly #count: StatementSync;
@@ -51,6 +55,9 @@ export class ApiState {
     );
     this.#put = meta.db.prepare(
       "INSERT OR REPLACE INTO api_items (source, key, hash, json) VALUES (?, ?, ?, ?)",
+    );
+    this.#expect = meta.db.prepare(
+      "INSERT OR IGNORE INTO api_items (source, key, hash, json) VALUES (?, ?, ?, '{}')",
     );
     this.#remove = meta.db.prepare("DELETE FROM api_items WHERE source = ? AND key = ?");
     this.#all = meta.db.prepare("SELECT key FROM api_items WHERE source = ?");
@@ -111,6 +118,18 @@ export class ApiState {
   watermark(): Watermark | undefined {
     const text = this.meta.get(this.#scope, "watermark");
     return text === undefined ? undefined : JSON.parse(text);
+  }
+
+  /**
+   * Records keys about to be written for the first time as known, with a hash no item
+   * has (`UNCONFIRMED`), before their write: a crash after the write and before
+   * `commit` then leaves them known, so the next poll updates them or, when the API
+   * dropped them meanwhile, deletes them, instead of leaving a row no poll can remove.
+   */
+  expect(keys: Iterable<string>): void {
+    this.meta.transaction(() => {
+      for (const key of keys) this.#expect.run(this.source, key, UNCONFIRMED);
+    });
   }
 
   /** Records committed changes and the new watermark in one transaction. */

@@ -322,6 +322,8 @@ export class ApiSource implements Source {
       this.#abort.signal.throwIfAborted();
       const slice = entries.slice(at, at + WRITE_SLICE);
       const messages = slice.map(([key, c]) => this.#message(key, c, now));
+      const inserts = slice.filter(([, c]) => c.change.op === "insert").map(([key]) => key);
+      if (inserts.length) this.#state.expect(inserts);
       await this.#write(messages);
       const last = at + WRITE_SLICE >= entries.length;
       this.#state.commit(
